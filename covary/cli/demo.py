@@ -1,0 +1,38 @@
+"""``covary demo``: the main job end to end on embedded defaults and bundled offline data."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        as_json: bool = typer.Option(False, "--json"),
+        serve: bool = typer.Option(False, "--serve", help="Keep the Serve app up and print its URL."),
+        steps: str | None = typer.Option(None, help="Comma-separated subset of step modules."),
+    ) -> None:
+        """Run every pipeline step on bundled offline data (local Ray, local Delta, sqlite MLflow)."""
+        from jobs.runtime import run_job
+
+        config = {"serve": serve, "steps": steps.split(",") if steps else []}
+        result = run_job("demo", config)
+        if as_json:
+            typer.echo(json.dumps(result, indent=2, default=str))
+            return
+        console = Console()
+        for title, summary in result["steps"].items():
+            console.print(f"[bold green]✓[/bold green] {title} ({summary.pop('seconds')} s)")
+            for line in summary.pop("lines", []):
+                console.print(f"    {line}")
+            for k, v in summary.items():
+                console.print(f"    {k}: {v}")
+        out = Table("table", "version", "rows", "files", title="lakehouse")
+        for t in result["tables"]:
+            out.add_row(t["table"], str(t["version"]), str(t["rows"]), str(t["files"]))
+        console.print(out)
+        console.print(f"COVARY_HOME: {result['home']}\nlake: {result['lake']}")

@@ -1,0 +1,87 @@
+"""``covary job run|submit|status|logs|stop|list``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from covary.cli._common import emit_json, fail
+
+
+def _config(config_json: str | None) -> dict:
+    if not config_json:
+        return {}
+    try:
+        value = json.loads(config_json)
+    except json.JSONDecodeError as exc:
+        raise fail(f"--config-json is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise fail("--config-json must be a JSON object")
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    job = typer.Typer(help="Ray jobs: run locally or submit to a cluster.", no_args_is_help=True)
+
+    @job.command("list")
+    def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+        """Jobs that can be run or submitted."""
+        from jobs.runtime import available_jobs
+
+        names = available_jobs()
+        emit_json(names) if as_json else typer.echo("\n".join(names))
+
+    @job.command("run")
+    def run(
+        name: str,
+        config_json: str | None = typer.Option(None, "--config-json"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Run a job on local Ray (started on demand) or on COVARY_RAY__ADDRESS."""
+        from jobs.runtime import run_job
+
+        result = run_job(name, _config(config_json))
+        emit_json(result) if as_json else typer.echo(json.dumps(result, indent=2, default=str))
+
+    @job.command("submit")
+    def submit(
+        name: str,
+        address: str | None = typer.Option(None, help="Ray Jobs API, http://HEAD:8265"),
+        config_json: str | None = typer.Option(None, "--config-json"),
+        no_pip: bool = typer.Option(False, "--no-pip", help="Cluster image already has covary's deps."),
+        wait: bool = typer.Option(False, help="Wait for the job and print its logs."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Submit a job through the Ray Jobs API (working dir + pinned requirements)."""
+        from jobs.runtime import job_logs, submit_job, wait_job
+
+        sid = submit_job(name, _config(config_json), address=address, pip=not no_pip)
+        result: dict = {"submission_id": sid}
+        if wait:
+            result |= wait_job(sid, address=address)
+            result["logs"] = job_logs(sid, address=address)[-4000:]
+        emit_json(result) if as_json else typer.echo(json.dumps(result, indent=2, default=str))
+
+    @job.command("status")
+    def status(
+        submission_id: str, address: str | None = typer.Option(None), as_json: bool = typer.Option(False, "--json")
+    ) -> None:
+        from jobs.runtime import job_status
+
+        result = job_status(submission_id, address=address)
+        emit_json(result) if as_json else typer.echo(f"{submission_id}: {result['status']} {result['message'] or ''}")
+
+    @job.command("logs")
+    def logs(submission_id: str, address: str | None = typer.Option(None)) -> None:
+        from jobs.runtime import job_logs
+
+        typer.echo(job_logs(submission_id, address=address))
+
+    @job.command("stop")
+    def stop(submission_id: str, address: str | None = typer.Option(None)) -> None:
+        from jobs.runtime import stop_job
+
+        typer.echo("stopped" if stop_job(submission_id, address=address) else "not running")
+
+    app.add_typer(job, name="job")

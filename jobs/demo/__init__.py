@@ -1,0 +1,37 @@
+"""The demo job: runs every pipeline step on bundled offline data and prints a summary."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+from covary.settings import get_settings
+from lakehouse import Lakehouse
+
+# (title, "module:function") — each function takes (lake, config) and returns a JSON-able summary.
+# Later capabilities append their step here.
+STEPS: list[tuple[str, str]] = [
+    ("macro data bronze -> silver -> gold", "jobs.demo.macro:run"),
+]
+
+
+def main(config: dict[str, Any]) -> dict[str, Any]:
+    settings = get_settings()
+    settings.ensure_home()
+    lake = Lakehouse.from_settings(settings)
+    only = set(config.get("steps") or [])
+    results: dict[str, Any] = {}
+    for title, target in STEPS:
+        module_name, func_name = target.split(":")
+        if only and module_name.rsplit(".", 1)[-1] not in only:
+            continue
+        started = time.perf_counter()
+        summary = getattr(importlib.import_module(module_name), func_name)(lake, config)
+        results[title] = {"seconds": round(time.perf_counter() - started, 2), **summary}
+    return {
+        "home": str(settings.home.resolve()),
+        "lake": lake.root,
+        "steps": results,
+        "tables": [t for t in lake.list_tables() if t["exists"]],
+    }

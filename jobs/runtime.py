@@ -1,0 +1,208 @@
+"""Run covary jobs on a local Ray (started on demand) or submit them to a cluster's Jobs API."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import pkgutil
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from covary.errors import TransientError
+from covary.settings import Settings, get_settings
+from jobs.errors import JobFailedError, RayUnavailableError, UnknownJobError
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_NOT_JOBS = {"runtime", "errors", "common"}
+
+
+def available_jobs() -> list[str]:
+    """Jobs are the packages ``jobs/<name>/`` that define ``main(config) -> dict``."""
+    import jobs
+
+    return sorted(m.name for m in pkgutil.iter_modules(jobs.__path__) if m.ispkg and m.name not in _NOT_JOBS)
+
+
+def job_main(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    if name not in available_jobs():
+        raise UnknownJobError(f"unknown job {name!r}", hint=f"available: {', '.join(available_jobs())}")
+    module = importlib.import_module(f"jobs.{name}")
+    main = getattr(module, "main", None)
+    if main is None:
+        raise UnknownJobError(f"jobs.{name} has no main(config)")
+    return main  # type: ignore[no-any-return]
+
+
+def ensure_ray(settings: Settings | None = None) -> None:
+    """Connect to ``COVARY_RAY__ADDRESS`` or start a local Ray once per process."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    settings = settings or get_settings()
+    env_vars = {k: v for k, v in os.environ.items() if k.startswith("COVARY_")}
+    env_vars.setdefault("COVARY_HOME", str(settings.home.resolve()))
+    env_vars["HF_HUB_OFFLINE"] = os.environ.get("HF_HUB_OFFLINE", "1")
+    kwargs: dict[str, Any] = {
+        "namespace": settings.ray.namespace,
+        "ignore_reinit_error": True,
+        "log_to_driver": True,
+        "runtime_env": {"env_vars": env_vars},
+    }
+    if settings.ray.address:
+        kwargs["address"] = settings.ray.address
+    else:
+        kwargs["num_cpus"] = settings.ray.num_cpus or os.cpu_count() or 2
+        kwargs["include_dashboard"] = settings.ray.include_dashboard
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as exc:
+        raise RayUnavailableError(
+            f"cannot reach Ray at {settings.ray.address}: {exc}",
+            hint="check COVARY_RAY__ADDRESS, or unset it to use a local Ray",
+        ) from None
+
+
+def run_job(name: str, config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> dict[str, Any]:
+    """Run job ``name`` in this process as the Ray driver (local Ray or COVARY_RAY__ADDRESS)."""
+    main = job_main(name)
+    ensure_ray(settings)
+    return main(dict(config or {}))
+
+
+def ray_retry_options() -> dict[str, Any]:
+    """Ray task options: retry transient errors (and crashed workers), never terminal ones."""
+    return {"max_retries": 3, "retry_exceptions": [TransientError]}
+
+
+# ------------------------------------------------------------------------------- Ray Jobs API
+def _client(address: str | None, settings: Settings) -> Any:
+    from ray.job_submission import JobSubmissionClient
+
+    address = address or settings.ray.dashboard_url or os.environ.get("RAY_ADDRESS")
+    if not address:
+        raise RayUnavailableError(
+            "no Ray Jobs API address", hint="pass --address http://HEAD:8265 or set COVARY_RAY__DASHBOARD_URL"
+        )
+    headers = {}
+    token = settings.ray.auth_token.get_secret_value() if settings.ray.auth_token else os.environ.get("RAY_AUTH_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        return JobSubmissionClient(address, headers=headers or None)
+    except Exception as exc:
+        raise RayUnavailableError(
+            f"cannot reach the Ray Jobs API at {address}: {exc}",
+            hint="is `ray start --head` running and the dashboard port reachable?",
+        ) from None
+
+
+def pinned_requirements() -> list[str]:
+    """The pinned requirements shipped in the runtime env (requirements.lock, minus dev tools)."""
+    lock = REPO_ROOT / "requirements.lock"
+    if not lock.exists():
+        return []
+    return [
+        line.strip()
+        for line in lock.read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "-e", "covary"))
+    ]
+
+
+def submit_job(
+    name: str,
+    config: dict[str, Any] | None = None,
+    *,
+    address: str | None = None,
+    pip: bool = True,
+    submission_id: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Submit job ``name`` to a cluster with the repository as working dir; return the submission id."""
+    settings = settings or get_settings()
+    job_main(name)  # fail fast on unknown names
+    client = _client(address, settings)
+    runtime_env: dict[str, Any] = {
+        "working_dir": str(REPO_ROOT),
+        "excludes": [".venv/", ".covary/", ".git/", "test-artifacts/", "*.pyc", "node_modules/"],
+        "env_vars": {"HF_HUB_OFFLINE": "1", "PYTHONPATH": "."},
+    }
+    if pip and (reqs := pinned_requirements()):
+        runtime_env["pip"] = {"packages": reqs, "pip_check": False}
+    entrypoint = f"{shlex.quote(sys.executable) if not pip else 'python'} -m jobs.{name}"
+    if config:
+        entrypoint += f" --config-json {shlex.quote(json.dumps(config))}"
+    return str(client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env, submission_id=submission_id))
+
+
+def job_status(submission_id: str, *, address: str | None = None) -> dict[str, Any]:
+    client = _client(address, get_settings())
+    info = client.get_job_info(submission_id)
+    return {
+        "submission_id": submission_id,
+        "status": str(info.status),
+        "message": info.message,
+        "entrypoint": info.entrypoint,
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+    }
+
+
+def job_logs(submission_id: str, *, address: str | None = None) -> str:
+    return str(_client(address, get_settings()).get_job_logs(submission_id))
+
+
+def stop_job(submission_id: str, *, address: str | None = None) -> bool:
+    return bool(_client(address, get_settings()).stop_job(submission_id))
+
+
+def wait_job(submission_id: str, *, address: str | None = None, timeout_s: float = 600) -> dict[str, Any]:
+    """Poll until the job ends; raise :class:`JobFailedError` with the log tail if it failed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = job_status(submission_id, address=address)
+        if status["status"] in ("SUCCEEDED", "FAILED", "STOPPED"):
+            break
+        if time.monotonic() > deadline:
+            raise JobFailedError(f"job {submission_id} still {status['status']} after {timeout_s:.0f}s")
+        time.sleep(1.0)
+    if status["status"] != "SUCCEEDED":
+        tail = job_logs(submission_id, address=address)[-2000:]
+        raise JobFailedError(f"job {submission_id} {status['status']}: {status['message']}\n{tail}")
+    return status
+
+
+def cli_entry(name: str, argv: list[str] | None = None) -> None:
+    """``python -m jobs.<name> [--config-json JSON]``: the entrypoint used by Ray job submission."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m jobs.{name}")
+    parser.add_argument("--config-json", default="{}")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    result = run_job(name, json.loads(args.config_json))
+    print(json.dumps(result, indent=2, default=str))
+
+
+__all__ = [
+    "available_jobs",
+    "cli_entry",
+    "ensure_ray",
+    "job_logs",
+    "job_main",
+    "job_status",
+    "pinned_requirements",
+    "ray_retry_options",
+    "run_job",
+    "stop_job",
+    "submit_job",
+    "wait_job",
+]

@@ -1,0 +1,364 @@
+"""The Lakehouse facade: open, write (exactly-once), read (finished loads only), time travel, history."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import CommitFailedError
+from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
+
+from lakehouse._arrow import conform, dedupe_last, quote_ident, sql_literal, to_arrow
+from lakehouse.errors import CommitConflictError, SchemaMismatchError, TableNotFoundError
+from lakehouse.registry import LOAD_ID, TableSpec, WriteMode, all_specs, get_spec
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from covary.settings import Settings
+    from lakehouse.loads import Load, LoadLedger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchKey:
+    """Idempotency key of one batch: Delta's transaction marker ``(app_id, version)``.
+
+    Before writing, the writer reads the table's committed version for ``app_id``; a batch whose
+    version is not above it was already committed and is skipped. The marker is committed in the
+    same atomic Delta commit as the data, and delta-rs rejects a concurrent commit that carries the
+    same ``app_id``, so a batch lands exactly once however often it is replayed.
+    """
+
+    app_id: str
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.app_id or self.version < 0:
+            raise ValueError("BatchKey needs a non-empty app_id and a version >= 0")
+
+    @property
+    def tag(self) -> str:
+        return f"{self.app_id}@{self.version}"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    version: int | None
+    rows: int
+    bytes: int
+    skipped: bool = False
+    committed_by_load: str | None = None
+    """For a skipped batch: the load that committed it first (so a resumed load can adopt it)."""
+
+
+class Lakehouse:
+    """All reads and writes of covary's Delta tables go through one of these."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        storage_options: dict[str, str] | None = None,
+        commit_retries: int = 8,
+        min_vacuum_retention_hours: int = 1,
+    ) -> None:
+        self.root = str(root).rstrip("/")
+        self.storage_options = dict(storage_options or {})
+        self.commit_retries = commit_retries
+        self.min_vacuum_retention_hours = min_vacuum_retention_hours
+        self._ledger: LoadLedger | None = None
+        if "://" not in self.root:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Lakehouse:
+        if settings is None:
+            from covary.settings import get_settings
+
+            settings = get_settings()
+        return cls(
+            settings.lake_root,
+            storage_options=settings.lake.storage_options,
+            commit_retries=settings.lake.commit_retries,
+            min_vacuum_retention_hours=settings.lake.min_vacuum_retention_hours,
+        )
+
+    def __repr__(self) -> str:
+        return f"Lakehouse({self.root!r})"
+
+    # ------------------------------------------------------------------------------- locations
+    def uri(self, name: str) -> str:
+        spec = get_spec(name)
+        return f"{self.root}/{spec.layer}/{spec.short_name}"
+
+    def exists(self, name: str) -> bool:
+        return DeltaTable.is_deltatable(self.uri(name), storage_options=self.storage_options or None)
+
+    def table(self, name: str, *, version: int | str | datetime | None = None) -> DeltaTable:
+        """The Delta table ``name``, at ``version`` (int or timestamp) if given."""
+        try:
+            dt = DeltaTable(self.uri(name), storage_options=self.storage_options or None)
+        except DeltaTableNotFound:
+            raise TableNotFoundError(
+                f"table {name} has no data yet at {self.uri(name)}",
+                hint="run the job or connector that writes it (e.g. `covary demo`)",
+            ) from None
+        if version is not None:
+            try:
+                dt.load_as_version(version)
+            except Exception as exc:  # delta-rs raises generic errors for unknown versions
+                raise TableNotFoundError(f"table {name} has no version {version!r}: {exc}") from None
+        return dt
+
+    def ensure(self, name: str) -> DeltaTable:
+        """Create the table from its spec if it does not exist yet; return it."""
+        spec = get_spec(name)
+        uri = self.uri(name)
+        try:
+            return DeltaTable(uri, storage_options=self.storage_options or None)
+        except DeltaTableNotFound:
+            pass
+        try:
+            return DeltaTable.create(
+                uri,
+                spec.schema,
+                mode="ignore",
+                partition_by=list(spec.partition_by) or None,
+                name=spec.name,
+                description=spec.description,
+                configuration=spec.configuration or None,
+                storage_options=self.storage_options or None,
+            )
+        except Exception:  # lost a creation race: the winner's table is there now
+            return DeltaTable(uri, storage_options=self.storage_options or None)
+
+    # ----------------------------------------------------------------------------------- loads
+    @property
+    def loads(self) -> LoadLedger:
+        if self._ledger is None:
+            from lakehouse.loads import LoadLedger
+
+            self._ledger = LoadLedger(self)
+        return self._ledger
+
+    def load(self, source: str, *, load_id: str | None = None) -> Load:
+        """Context manager for one load: ``with lake.load("github") as ld: ld.write(...)``."""
+        from lakehouse.loads import Load
+
+        return Load(self, source, load_id=load_id)
+
+    # ----------------------------------------------------------------------------------- write
+    def write(
+        self,
+        name: str,
+        data: Any,
+        *,
+        load_id: str | None = None,
+        batch: BatchKey | None = None,
+        mode: WriteMode | None = None,
+        replace_where: str | None = None,
+    ) -> WriteResult:
+        """Write ``data`` to table ``name`` in one atomic commit.
+
+        ``mode`` defaults to the table's declared write mode: ``append``, ``merge`` (upsert on the
+        table's keys; the batch is de-duplicated on keys, last row wins) or ``overwrite_partitions``
+        (replace the partitions present in the batch, or ``replace_where``). Load-tracked tables
+        need ``load_id``. With ``batch``, a batch that was committed before is skipped (0 rows).
+        """
+        spec = get_spec(name)
+        mode = mode or spec.write_mode
+        table = to_arrow(data)
+        if spec.track_loads:
+            if not load_id:
+                raise ValueError(f"{name} is load-tracked: pass load_id (use `with lake.load(...)`)")
+            table = table.drop_columns([LOAD_ID]) if LOAD_ID in table.column_names else table
+            table = table.append_column(
+                pa.field(LOAD_ID, pa.string(), nullable=False), pa.array([load_id] * table.num_rows, pa.string())
+            )
+        if mode == "merge":
+            self._check_keys(spec, table)
+            table = dedupe_last(table, spec.keys)
+        custom: dict[str, Any] = {"covary.table": name}
+        if load_id:
+            custom["covary.load_id"] = load_id
+        if batch:
+            custom["covary.batch"] = batch.tag
+        attempt = 0
+        while True:
+            dt = self.ensure(name)
+            if batch is not None:
+                committed = dt.transaction_version(batch.app_id)
+                if committed is not None and committed >= batch.version:
+                    return WriteResult(
+                        name, dt.version(), 0, 0, skipped=True, committed_by_load=self._load_of_batch(dt, batch)
+                    )
+            current = pa.schema(dt.schema().to_arrow())
+            conformed, added = conform(table, current, table_name=name)
+            if added and mode != "merge":
+                log.info("%s: adding column(s) %s", name, [f.name for f in added])
+            props = CommitProperties(
+                custom_metadata=custom,
+                app_transactions=[Transaction(batch.app_id, batch.version)] if batch else None,
+            )
+            try:
+                self._commit(dt, spec, conformed, mode, props, added=bool(added), replace_where=replace_where)
+            except CommitFailedError as exc:
+                attempt += 1
+                if attempt > self.commit_retries:
+                    raise CommitConflictError(
+                        f"{name}: commit kept conflicting with concurrent writers after {attempt} tries; "
+                        f"nothing of this batch was committed ({exc})",
+                        hint="retry the load; if it persists, check for two jobs writing the same partitions",
+                    ) from None
+                time.sleep(min(2.0, 0.02 * 2**attempt) * (0.5 + random.random()))
+                continue
+            dt.update_incremental()
+            return WriteResult(name, dt.version(), conformed.num_rows, conformed.nbytes)
+
+    def _commit(
+        self,
+        dt: DeltaTable,
+        spec: TableSpec,
+        data: pa.Table,
+        mode: WriteMode,
+        props: CommitProperties,
+        *,
+        added: bool,
+        replace_where: str | None,
+    ) -> None:
+        schema_mode: Literal["merge"] | None = "merge" if added else None
+        if mode == "append":
+            write_deltalake(dt, data, mode="append", schema_mode=schema_mode, commit_properties=props)
+        elif mode == "merge":
+            predicate = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in spec.keys)
+            (
+                dt.merge(
+                    data, predicate, source_alias="s", target_alias="t", merge_schema=added, commit_properties=props
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        elif mode == "overwrite_partitions":
+            predicate = replace_where or self._partition_predicate(spec, data)
+            write_deltalake(
+                dt, data, mode="overwrite", predicate=predicate, schema_mode=schema_mode, commit_properties=props
+            )
+        else:  # pragma: no cover - Literal guards this
+            raise ValueError(f"unknown write mode {mode!r}")
+
+    @staticmethod
+    def _partition_predicate(spec: TableSpec, data: pa.Table) -> str:
+        if not spec.partition_by:
+            raise SchemaMismatchError(f"{spec.name} is not partitioned: overwrite_partitions needs replace_where")
+        combos = data.select(list(spec.partition_by)).group_by(list(spec.partition_by)).aggregate([])
+        clauses = []
+        for row in combos.to_pylist():
+            parts = [
+                f"{quote_ident(k)} IS NULL" if v is None else f"{quote_ident(k)} = {sql_literal(_plain(v))}"
+                for k, v in row.items()
+            ]
+            clauses.append("(" + " AND ".join(parts) + ")")
+        return " OR ".join(clauses) if clauses else "false"
+
+    @staticmethod
+    def _check_keys(spec: TableSpec, table: pa.Table) -> None:
+        for key in spec.keys:
+            if key not in table.column_names:
+                raise SchemaMismatchError(f"{spec.name}: merge key column {key!r} is missing from the batch")
+            if table.column(key).null_count:
+                raise SchemaMismatchError(
+                    f"{spec.name}: merge key column {key!r} has {table.column(key).null_count} null(s)"
+                )
+
+    @staticmethod
+    def _load_of_batch(dt: DeltaTable, batch: BatchKey) -> str | None:
+        for commit in dt.history(limit=5000):
+            if commit.get("covary.batch") == batch.tag:
+                value = commit.get("covary.load_id")
+                return str(value) if value is not None else None
+        return None
+
+    # ------------------------------------------------------------------------------------ read
+    def read(
+        self,
+        name: str,
+        *,
+        version: int | str | datetime | None = None,
+        columns: list[str] | None = None,
+        filter: pc.Expression | None = None,
+        include_unfinished: bool = False,
+        include_system: bool = False,
+    ) -> pa.Table:
+        """Rows of ``name`` (at ``version`` if given) written by finished loads only."""
+        spec = get_spec(name)
+        dt = self.table(name, version=version)
+        dataset = dt.to_pyarrow_dataset()
+        expr = filter
+        if spec.track_loads and not include_unfinished:
+            finished = pa.array(sorted(self.loads.finished_ids()), pa.string())
+            visible = pc.field(LOAD_ID).isin(finished)
+            expr = visible if expr is None else (expr & visible)
+        wanted = columns
+        if wanted is None and not include_system:
+            wanted = [n for n in dataset.schema.names if n != LOAD_ID]
+        return dataset.to_table(columns=wanted, filter=expr)
+
+    def read_polars(self, name: str, **kwargs: Any) -> pl.DataFrame:
+        import polars as pl
+
+        frame = pl.from_arrow(self.read(name, **kwargs))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def history(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        return [_jsonable(h) for h in self.table(name).history(limit=limit)]
+
+    def stats(self, name: str) -> dict[str, Any]:
+        """Cheap facts from the Delta log (no data scan): version, files, rows, bytes."""
+        spec = get_spec(name)
+        info: dict[str, Any] = {
+            "table": name,
+            "layer": spec.layer,
+            "description": spec.description,
+            "uri": self.uri(name),
+        }
+        if not self.exists(name):
+            return info | {"exists": False, "version": None, "files": 0, "rows": 0, "bytes": 0}
+        dt = self.table(name)
+        adds = pa.table(dt.get_add_actions(flatten=True))
+        rows = pc.sum(adds["num_records"]).as_py() if adds.num_rows else 0
+        size = pc.sum(adds["size_bytes"]).as_py() if adds.num_rows else 0
+        return info | {
+            "exists": True,
+            "version": dt.version(),
+            "files": adds.num_rows,
+            "rows": rows or 0,
+            "bytes": size or 0,
+        }
+
+    def list_tables(self) -> list[dict[str, Any]]:
+        return [self.stats(spec.name) for spec in all_specs()]
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+__all__ = ["BatchKey", "Lakehouse", "WriteResult"]

@@ -1,0 +1,207 @@
+"""The load ledger (``ops.loads``) and the ``Load`` context that ties a unit of work together."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse.errors import LoadError, TableNotFoundError
+
+if TYPE_CHECKING:
+    from lakehouse.lake import BatchKey, Lakehouse, WriteResult
+
+TERMINAL = ("finished", "failed")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_load_id(source: str) -> str:
+    return f"{source}-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+class LoadLedger:
+    """Append-only event log of loads; a load's status is its latest event."""
+
+    TABLE = "ops.loads"
+
+    def __init__(self, lake: Lakehouse) -> None:
+        self.lake = lake
+        self._cache_version: int | None = None
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def _append(self, row: dict[str, Any]) -> None:
+        row = {"finished_at": None, "rows": None, "bytes": None, "error": None, "adopted_by": None} | row
+        row["event_at"] = _now()
+        self.lake.write(self.TABLE, [row], mode="append")
+
+    def start(self, source: str, *, load_id: str | None = None) -> str:
+        load_id = load_id or new_load_id(source)
+        previous = self.get(load_id)
+        if previous is not None and previous["status"] == "finished":
+            raise LoadError(f"load {load_id} already finished; start a new load id")
+        started = previous["started_at"] if previous else _now()
+        self._append({"load_id": load_id, "source": source, "status": "running", "started_at": started})
+        return load_id
+
+    def finish(self, load_id: str, *, rows: int = 0, bytes_: int = 0, adopted_by: str | None = None) -> None:
+        current = self._require(load_id)
+        if current["status"] == "finished":
+            return
+        self._append(
+            {
+                "load_id": load_id,
+                "source": current["source"],
+                "status": "finished",
+                "started_at": current["started_at"],
+                "finished_at": _now(),
+                "rows": rows,
+                "bytes": bytes_,
+                "adopted_by": adopted_by,
+            }
+        )
+
+    def fail(self, load_id: str, error: str) -> None:
+        current = self._require(load_id)
+        if current["status"] == "finished":
+            raise LoadError(f"load {load_id} already finished; it cannot fail afterwards")
+        self._append(
+            {
+                "load_id": load_id,
+                "source": current["source"],
+                "status": "failed",
+                "started_at": current["started_at"],
+                "finished_at": _now(),
+                "error": error[:4000],
+            }
+        )
+
+    def _require(self, load_id: str) -> dict[str, Any]:
+        current = self.get(load_id)
+        if current is None:
+            raise LoadError(f"unknown load {load_id!r}", hint="start it with lake.loads.start(source)")
+        return current
+
+    def _latest(self) -> dict[str, dict[str, Any]]:
+        lake = self.lake
+        if not lake.exists(self.TABLE):
+            return {}
+        dt = lake.table(self.TABLE)
+        if dt.version() == self._cache_version:
+            return self._cache
+        events = dt.to_pyarrow_dataset().to_table()
+        order = pc.sort_indices(events, sort_keys=[("event_at", "ascending")])
+        latest: dict[str, dict[str, Any]] = {}
+        for row in events.take(order).to_pylist():
+            latest[row["load_id"]] = row
+        self._cache_version, self._cache = dt.version(), latest
+        return latest
+
+    def get(self, load_id: str) -> dict[str, Any] | None:
+        return self._latest().get(load_id)
+
+    def status(self, load_id: str) -> str | None:
+        row = self.get(load_id)
+        return row["status"] if row else None
+
+    def finished_ids(self) -> set[str]:
+        return {k for k, v in self._latest().items() if v["status"] == "finished"}
+
+    def list(self, *, source: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        rows = sorted(self._latest().values(), key=lambda r: r["started_at"], reverse=True)
+        if source:
+            rows = [r for r in rows if r["source"] == source]
+        return rows[:limit] if limit else rows
+
+
+class Load:
+    """One unit of work: its writes become visible to readers together, when it finishes.
+
+    On a clean exit the load is marked finished (with rows and bytes); on an exception it is
+    marked failed with the error and the exception propagates. A batch that an earlier, crashed
+    load already committed is skipped and that load is *adopted*: it is finished along with this
+    one, so resumed work becomes visible exactly once.
+    """
+
+    def __init__(self, lake: Lakehouse, source: str, *, load_id: str | None = None) -> None:
+        self.lake = lake
+        self.source = source
+        self.requested_id = load_id
+        self.load_id = ""
+        self.rows = 0
+        self.bytes = 0
+        self.quarantined = 0
+        self.results: list[WriteResult] = []
+        self._adopted: set[str] = set()
+
+    def __enter__(self) -> Load:
+        self.load_id = self.lake.loads.start(self.source, load_id=self.requested_id)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            self.finish()
+        else:
+            self.lake.loads.fail(self.load_id, f"{type(exc).__name__}: {exc}")
+
+    def finish(self) -> None:
+        ledger = self.lake.loads
+        for other in sorted(self._adopted):
+            if other != self.load_id and ledger.status(other) not in (None, "finished"):
+                ledger.finish(other, adopted_by=self.load_id)
+        ledger.finish(self.load_id, rows=self.rows, bytes_=self.bytes)
+
+    def write(self, name: str, data: Any, *, batch: BatchKey | None = None, **kwargs: Any) -> WriteResult:
+        result = self.lake.write(name, data, load_id=self.load_id, batch=batch, **kwargs)
+        if result.skipped and result.committed_by_load:
+            self._adopted.add(result.committed_by_load)
+        self.rows += result.rows
+        self.bytes += result.bytes
+        self.results.append(result)
+        return result
+
+    def quarantine(
+        self,
+        records: list[dict[str, Any]],
+        *,
+        entity: str | None = None,
+        batch: BatchKey | None = None,
+    ) -> int:
+        """Store rejected records, each a dict with ``reason``, ``raw`` and optional ``location``."""
+        if not records:
+            return 0
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "load_id": self.load_id,
+                "source": self.source,
+                "entity": r.get("entity", entity),
+                "reason": str(r["reason"]),
+                "raw": r["raw"] if isinstance(r["raw"], str) else json.dumps(r["raw"], default=str),
+                "location": None if r.get("location") is None else str(r["location"]),
+                "quarantined_at": now,
+            }
+            for r in records
+        ]
+        result = self.lake.write("ops.quarantine", rows, batch=batch, mode="append")
+        self.quarantined += result.rows
+        return result.rows
+
+
+def quarantine_rows(lake: Lakehouse, *, source: str | None = None) -> pa.Table:
+    try:
+        table = lake.read("ops.quarantine")
+    except TableNotFoundError:
+        return pa.table({})
+    if source:
+        table = table.filter(pc.field("source") == source)
+    return table
+
+
+__all__ = ["Load", "LoadLedger", "new_load_id", "quarantine_rows"]

@@ -1,0 +1,1 @@
+"""Table families: one module per family, each declaring its tables with ``register``."""
