@@ -78,11 +78,15 @@ class ConnectorSettings(BaseModel):
     spotify_client_secret: SecretStr | None = None
     notion_token: SecretStr | None = None
     musicbrainz_user_agent: str = "covary/0.1 (https://github.com/covary/covary)"
+    weather_provider: Literal["open-meteo", "openweathermap"] = Field(
+        "open-meteo", description="Weather connector backend: Open-Meteo archive (no key) or OpenWeatherMap (key)."
+    )
     base_urls: dict[str, str] = Field(
         default_factory=dict, description="Override a connector's base URL (e.g. the replay server)."
     )
     max_retry_after_s: float = 120.0
     retry_budget: int = 200
+    upload_max_bytes: int = Field(256 * 1024 * 1024, ge=1, description="Largest file `covary source upload` accepts.")
 
 
 class Settings(BaseSettings):

@@ -57,7 +57,12 @@ def ensure_ray(settings: Settings | None = None) -> None:
         "log_to_driver": True,
         "runtime_env": {"env_vars": env_vars},
     }
-    if settings.ray.address:
+    if os.environ.get("RAY_JOB_ID") or (os.environ.get("RAY_ADDRESS") and not settings.ray.address):
+        # Inside a submitted job (or pointed at a cluster by Ray's own variable): the job's runtime env
+        # already applies, and Ray refuses to merge a second one.
+        kwargs.pop("runtime_env")
+        kwargs["address"] = os.environ.get("RAY_ADDRESS", "auto")
+    elif settings.ray.address:
         kwargs["address"] = settings.ray.address
     else:
         kwargs["num_cpus"] = settings.ray.num_cpus or os.cpu_count() or 2
@@ -92,10 +97,8 @@ def _client(address: str | None, settings: Settings) -> Any:
         raise RayUnavailableError(
             "no Ray Jobs API address", hint="pass --address http://HEAD:8265 or set COVARY_RAY__DASHBOARD_URL"
         )
-    headers = {}
-    token = settings.ray.auth_token.get_secret_value() if settings.ray.auth_token else os.environ.get("RAY_AUTH_TOKEN")
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    token = ray_auth_token(settings)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         return JobSubmissionClient(address, headers=headers or None)
     except Exception as exc:
@@ -103,6 +106,18 @@ def _client(address: str | None, settings: Settings) -> Any:
             f"cannot reach the Ray Jobs API at {address}: {exc}",
             hint="is `ray start --head` running and the dashboard port reachable?",
         ) from None
+
+
+def ray_auth_token(settings: Settings) -> str | None:
+    """Ray token auth: settings > RAY_AUTH_TOKEN > RAY_AUTH_TOKEN_PATH > ~/.ray/auth_token (Ray's default)."""
+    if settings.ray.auth_token:
+        return settings.ray.auth_token.get_secret_value()
+    if token := os.environ.get("RAY_AUTH_TOKEN"):
+        return token.strip()
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
+    if path.is_file():
+        return path.read_text().strip() or None
+    return None
 
 
 def pinned_requirements() -> list[str]:
@@ -123,6 +138,7 @@ def submit_job(
     *,
     address: str | None = None,
     pip: bool = True,
+    env: dict[str, str] | None = None,
     submission_id: str | None = None,
     settings: Settings | None = None,
 ) -> str:
@@ -132,15 +148,22 @@ def submit_job(
     client = _client(address, settings)
     runtime_env: dict[str, Any] = {
         "working_dir": str(REPO_ROOT),
-        "excludes": [".venv/", ".covary/", ".git/", "test-artifacts/", "*.pyc", "node_modules/"],
-        "env_vars": {"HF_HUB_OFFLINE": "1", "PYTHONPATH": "."},
+        "excludes": [".venv/", ".covary/", "test-artifacts/", "*.pyc", "node_modules/"],
+        "env_vars": {"HF_HUB_OFFLINE": "1", "PYTHONPATH": ".", **(env or {})},
     }
     if pip and (reqs := pinned_requirements()):
         runtime_env["pip"] = {"packages": reqs, "pip_check": False}
     entrypoint = f"{shlex.quote(sys.executable) if not pip else 'python'} -m jobs.{name}"
     if config:
         entrypoint += f" --config-json {shlex.quote(json.dumps(config))}"
-    return str(client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env, submission_id=submission_id))
+    deadline = time.monotonic() + 90
+    while True:  # a freshly started head answers "No available agent" until its job agent is up
+        try:
+            return str(client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env, submission_id=submission_id))
+        except RuntimeError as exc:
+            if "No available agent" not in str(exc) or time.monotonic() > deadline:
+                raise RayUnavailableError(f"job submission failed: {exc}") from None
+            time.sleep(2.0)
 
 
 def job_status(submission_id: str, *, address: str | None = None) -> dict[str, Any]:

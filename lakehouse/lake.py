@@ -79,6 +79,7 @@ class Lakehouse:
         self.commit_retries = commit_retries
         self.min_vacuum_retention_hours = min_vacuum_retention_hours
         self._ledger: LoadLedger | None = None
+        self._open_tables: dict[str, DeltaTable] = {}
         if "://" not in self.root:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
@@ -123,13 +124,21 @@ class Lakehouse:
         return dt
 
     def ensure(self, name: str) -> DeltaTable:
-        """Create the table from its spec if it does not exist yet; return it."""
+        """Create the table from its spec if it does not exist yet; return it at its latest version."""
         spec = get_spec(name)
         uri = self.uri(name)
+        cached = self._open_tables.get(uri)
+        if cached is not None:
+            cached.update_incremental()
+            return cached
         try:
-            return DeltaTable(uri, storage_options=self.storage_options or None)
+            dt = DeltaTable(uri, storage_options=self.storage_options or None)
         except DeltaTableNotFound:
-            pass
+            dt = self._create(spec, uri)
+        self._open_tables[uri] = dt
+        return dt
+
+    def _create(self, spec: TableSpec, uri: str) -> DeltaTable:
         try:
             return DeltaTable.create(
                 uri,
@@ -277,7 +286,9 @@ class Lakehouse:
     def _check_keys(spec: TableSpec, table: pa.Table) -> None:
         for key in spec.keys:
             if key not in table.column_names:
-                raise SchemaMismatchError(f"{spec.name}: merge key column {key!r} is missing from the batch")
+                raise SchemaMismatchError(
+                    f"{spec.name}: merge key column {key!r} is missing from the batch; nothing was committed"
+                )
             if table.column(key).null_count:
                 raise SchemaMismatchError(
                     f"{spec.name}: merge key column {key!r} has {table.column(key).null_count} null(s)"

@@ -98,7 +98,19 @@ _REGISTRY: dict[str, TableSpec] = {}
 
 # Modules that declare table families; imported lazily on first lookup (no import-time side effects
 # elsewhere). A family module calls ``register`` for each of its tables.
-TABLE_FAMILIES: list[str] = ["lakehouse.tables.ops", "lakehouse.tables.demo"]
+TABLE_FAMILIES: list[str] = [
+    "lakehouse.tables.ops",
+    "lakehouse.tables.demo",
+    "lakehouse.tables.audit",
+    "lakehouse.tables.entities",
+    "lakehouse.tables.dq",
+    "lakehouse.tables.bronze",
+    "lakehouse.tables.enterprise",
+    "lakehouse.tables.kpi",
+    "lakehouse.tables.models",
+    "lakehouse.tables.sources",
+    "lakehouse.tables.findings",
+]
 _loaded = False
 
 

@@ -23,6 +23,15 @@ COMMAND_MODULES: list[str] = [
     "covary.cli.table",
     "covary.cli.job",
     "covary.cli.demo",
+    "covary.cli.source",
+    "covary.cli.deploy",
+    "covary.cli.grafana",
+    "covary.cli.serve",
+    "covary.cli.query",
+    "covary.cli.correlate",
+    "covary.cli.reconcile",
+    "covary.cli.ingest",
+    "covary.cli.enterprise",
 ]
 
 _registered = False

@@ -50,13 +50,17 @@ def register(app: typer.Typer) -> None:
         address: str | None = typer.Option(None, help="Ray Jobs API, http://HEAD:8265"),
         config_json: str | None = typer.Option(None, "--config-json"),
         no_pip: bool = typer.Option(False, "--no-pip", help="Cluster image already has covary's deps."),
+        env: list[str] = typer.Option([], "--env", help="KEY=VALUE for the job's environment (repeat)."),
         wait: bool = typer.Option(False, help="Wait for the job and print its logs."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Submit a job through the Ray Jobs API (working dir + pinned requirements)."""
         from jobs.runtime import job_logs, submit_job, wait_job
 
-        sid = submit_job(name, _config(config_json), address=address, pip=not no_pip)
+        pairs = dict(item.split("=", 1) for item in env if "=" in item)
+        if len(pairs) != len(env):
+            raise fail("--env takes KEY=VALUE")
+        sid = submit_job(name, _config(config_json), address=address, pip=not no_pip, env=pairs)
         result: dict = {"submission_id": sid}
         if wait:
             result |= wait_job(sid, address=address)

@@ -13,6 +13,10 @@ from lakehouse import Lakehouse
 # Later capabilities append their step here.
 STEPS: list[tuple[str, str]] = [
     ("macro data bronze -> silver -> gold", "jobs.demo.macro:run"),
+    ("built-in connectors via Ray: bronze -> silver -> gold", "jobs.ingest.demo:run"),
+    ("correlation discovery on gold series", "jobs.correlate.demo:run"),
+    ("entity reconciliation with stable ids", "jobs.reconcile.demo:run"),
+    ("data-quality summary", "jobs.reconcile.demo:dq_summary"),
 ]
 
 

@@ -62,7 +62,7 @@ def run(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
             }
         )
     dataset_version = hashlib.sha256("".join(r["content_hash"] for r in bronze).encode()).hexdigest()[:16]
-    with lake.load("demo.macro", load_id=f"demo.macro-{dataset_version}") as load:
+    with lake.load("demo.macro") as load:
         load.write("bronze.macro_raw", bronze, batch=BatchKey(f"demo.macro/bronze/{dataset_version}"))
         chunks = [bronze[i : i + 50] for i in range(0, len(bronze), 50)]
         parsed = ray.get([_to_observations.remote([r["payload"] for r in c]) for c in chunks])
