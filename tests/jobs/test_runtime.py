@@ -70,7 +70,7 @@ def _pids_mentioning(text: str) -> list[int]:
 
 
 @pytest.fixture
-def ray_head(tmp_path: Path):  # noqa: ANN201
+def ray_head(tmp_path: Path):
     """A real single-node Ray cluster of its own (``ray start --head --block``), on free loopback ports.
 
     Never ``ray stop``: it kills every Ray process on the machine, this session's local Ray included.

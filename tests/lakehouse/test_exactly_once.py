@@ -141,7 +141,7 @@ def test_unfinished_and_failed_loads_are_invisible(lake: Lakehouse) -> None:
     assert visible.column("writer").to_pylist() == ["ok"]
     assert lake.read("bronze.test_events", include_unfinished=True).num_rows == 3
     assert lake.loads.status(running) == "running"
-    failed = [r for r in lake.loads.list() if r["source"] == "b"][0]
+    failed = next(r for r in lake.loads.list() if r["source"] == "b")
     assert failed["status"] == "failed" and "boom" in failed["error"]
     lake.loads.finish(running, rows=1)
     assert sorted(lake.read("bronze.test_events").column("writer").to_pylist()) == ["ok", "r"]

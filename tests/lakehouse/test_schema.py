@@ -38,7 +38,7 @@ def test_type_change_rejected_naming_column_and_types_nothing_committed(lake: La
 
 def test_missing_required_column_rejected(lake: Lakehouse) -> None:
     data = pa.table({"series": ["s"], "value": [1.0]})
-    with pytest.raises(SchemaMismatchError, match="column .ts. is missing"), lake.load("t") as load:
+    with pytest.raises(SchemaMismatchError, match=r"column .ts. is missing"), lake.load("t") as load:
         load.write("silver.macro_observations", data)
     assert not lake.exists("silver.macro_observations") or lake.table("silver.macro_observations").version() == 0
 
