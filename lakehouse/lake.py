@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
@@ -194,7 +195,7 @@ class Lakehouse:
                 raise ValueError(f"{name} is load-tracked: pass load_id (use `with lake.load(...)`)")
             table = table.drop_columns([LOAD_ID]) if LOAD_ID in table.column_names else table
             table = table.append_column(
-                pa.field(LOAD_ID, pa.string(), nullable=False), pa.array([load_id] * table.num_rows, pa.string())
+                pa.field(LOAD_ID, pa.string(), nullable=False), pa.nulls(table.num_rows, pa.string()).fill_null(load_id)
             )
         if mode == "merge":
             self._check_keys(spec, table)
@@ -319,9 +320,11 @@ class Lakehouse:
         dataset = dt.to_pyarrow_dataset()
         expr = filter
         if spec.track_loads and not include_unfinished:
-            finished = pa.array(sorted(self.loads.finished_ids()), pa.string())
-            visible = pc.field(LOAD_ID).isin(finished)
-            expr = visible if expr is None else (expr & visible)
+            dataset, needs_row_filter = _visible_fragments(dt, dataset, self.loads.finished_ids())
+            if needs_row_filter:
+                finished = pa.array(sorted(self.loads.finished_ids()), pa.string())
+                visible = pc.field(LOAD_ID).isin(finished)
+                expr = visible if expr is None else (expr & visible)
         wanted = columns
         if wanted is None and not include_system:
             wanted = [n for n in dataset.schema.names if n != LOAD_ID]
@@ -362,6 +365,35 @@ class Lakehouse:
 
     def list_tables(self) -> list[dict[str, Any]]:
         return [self.stats(spec.name) for spec in all_specs()]
+
+
+def _visible_fragments(dt: DeltaTable, dataset: ds.FileSystemDataset, finished: set[str]) -> tuple[Any, bool]:
+    """Keep whole files of finished loads, drop files of unfinished ones, using the log's min/max stats.
+
+    Every file is written by one load, so its ``_load_id`` min equals max and no row filter is needed;
+    only files without such stats (or mixed ones) fall back to a row filter.
+    """
+    adds = pa.table(dt.get_add_actions(flatten=True))
+    lo, hi = f"min.{LOAD_ID}", f"max.{LOAD_ID}"
+    if lo not in adds.column_names:
+        return dataset, True
+    keep: set[str] = set()
+    mixed = False
+    for path, low, high in zip(adds["path"].to_pylist(), adds[lo].to_pylist(), adds[hi].to_pylist(), strict=True):
+        if low is not None and low == high:
+            if low in finished:
+                keep.add(path)
+        else:
+            keep.add(path)
+            mixed = True
+    fragments = [f for f in dataset.get_fragments() if _rel(f.path, dt) in keep]
+    subset = ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem)
+    return subset, mixed
+
+
+def _rel(path: str, dt: DeltaTable) -> str:
+    root = dt.table_uri.rstrip("/").removeprefix("file://")
+    return path[len(root) + 1 :] if path.startswith(root + "/") else path
 
 
 def _plain(value: Any) -> Any:

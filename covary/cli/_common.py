@@ -33,8 +33,9 @@ def run_cli(app: typer.Typer, argv: list[str]) -> int:
     debug = "--debug" in argv or os.environ.get("COVARY_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
     try:
-        app(args=argv, prog_name="covary", standalone_mode=False)
-        return EXIT_OK
+        # standalone_mode=False: click returns the exit code of typer.Exit instead of raising it
+        result = app(args=argv, prog_name="covary", standalone_mode=False)
+        return result if isinstance(result, int) else EXIT_OK
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Abort:
