@@ -38,12 +38,16 @@ def run_cli(app: typer.Typer, argv: list[str]) -> int:
         return result if isinstance(result, int) else EXIT_OK
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         typer.echo("aborted", err=True)
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_USAGE
+    except (click.ClickException, typer.TyperException) as exc:  # typer vendors its own click
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        return int(getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE)
     except CovaryError as exc:
         if debug:
             traceback.print_exc()

@@ -71,6 +71,7 @@ def register(app: typer.Typer) -> None:
     def status(
         submission_id: str, address: str | None = typer.Option(None), as_json: bool = typer.Option(False, "--json")
     ) -> None:
+        """State of a submitted job (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED)."""
         from jobs.runtime import job_status
 
         result = job_status(submission_id, address=address)
@@ -78,12 +79,14 @@ def register(app: typer.Typer) -> None:
 
     @job.command("logs")
     def logs(submission_id: str, address: str | None = typer.Option(None)) -> None:
+        """Logs of a submitted job."""
         from jobs.runtime import job_logs
 
         typer.echo(job_logs(submission_id, address=address))
 
     @job.command("stop")
     def stop(submission_id: str, address: str | None = typer.Option(None)) -> None:
+        """Stop a submitted job."""
         from jobs.runtime import stop_job
 
         typer.echo("stopped" if stop_job(submission_id, address=address) else "not running")
