@@ -110,6 +110,7 @@ TABLE_FAMILIES: list[str] = [
     "lakehouse.tables.models",
     "lakehouse.tables.sources",
     "lakehouse.tables.findings",
+    "lakehouse.tables.rag",
 ]
 _loaded = False
 

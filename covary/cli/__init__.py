@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "covary.cli.reconcile",
     "covary.cli.ingest",
     "covary.cli.enterprise",
+    "covary.cli.ask",
 ]
 
 _registered = False

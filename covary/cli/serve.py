@@ -119,8 +119,8 @@ def register(app: typer.Typer) -> None:
                 state_file.unlink(missing_ok=True)
                 raise fail(f"the service exited with code {proc.returncode}", hint=f"see {log_path}", code=1)
             if ready.exists() and _probe(url).get("live"):
-                result = {"url": url, "pid": proc.pid, "docs": f"{url}/docs", "log": str(log_path)}
-                emit_json(result) if as_json else typer.echo(f"serving on {url} (docs {url}/docs, pid {proc.pid})")
+                ready_info = {"url": url, "pid": proc.pid, "docs": f"{url}/docs", "log": str(log_path)}
+                emit_json(ready_info) if as_json else typer.echo(f"serving on {url} (docs {url}/docs, pid {proc.pid})")
                 return
             time.sleep(1.0)
         raise fail(f"the service did not answer within {wait_s:.0f}s", hint=f"see {log_path}", code=1)

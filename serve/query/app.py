@@ -1,0 +1,261 @@
+"""The ``serve/query`` Serve app: ``build_app(args)`` composes Ingress -> Translator, SqlEngine, AuditWriter."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from covary import metrics
+from covary.errors import CovaryError
+from serve.auth import Authenticator, KeyStore, RateLimiter, route_label
+
+log = logging.getLogger(__name__)
+
+# Extension point: "module:attr" of FastAPI ``APIRouter``s included in THIS app (after the /v1 routes).
+# The RAG/explorer engineer appends e.g. "serve.rag.routes:router" (/v1/ask, SSE, the explorer page at /).
+# Routers reach the deployments through ``request.app.state.ctx`` and guard routes with
+# ``Depends(serve.auth.require_role("viewer"))``.
+ROUTER_MODULES: list[str] = ["serve.query.routes:router", "serve.rag.routes:router"]
+
+# Deployment factories: "module:attr" callables ``(args: QueryAppArgs) -> dict[str, Application]`` whose
+# bound deployments are passed to the ingress by handle and appear on ``ctx.extra[name]``.
+DEPLOYMENT_FACTORIES: list[str] = []
+
+
+class DeploymentOptions(BaseModel):
+    """Replica count and backpressure limits of one deployment."""
+
+    num_replicas: int = Field(1, ge=1)
+    max_ongoing_requests: int = Field(8, ge=1, description="Requests one replica works on at once.")
+    max_queued_requests: int = Field(16, ge=-1, description="Requests waiting for a replica; beyond: 503.")
+    num_cpus: float = Field(0.0, ge=0, description="CPUs reserved per replica (0 = do not reserve).")
+
+
+class QueryAppArgs(BaseModel):
+    """Typed args of ``build_app`` (the ``args:`` block of a Serve config YAML)."""
+
+    model_config = {"extra": "forbid"}
+
+    lake_root: str | None = Field(None, description="Lake root; default settings.lake_root.")
+    api_keys_path: str | None = Field(None, description="Hashed key file; default settings.api_keys_path.")
+    engine: dict[str, Any] = Field(default_factory=dict, description="serve.query.service.EngineOptions fields.")
+    ingress: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=32, max_queued_requests=64)
+    )
+    sql_engine: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=4, max_queued_requests=8)
+    )
+    translator: DeploymentOptions = Field(default_factory=DeploymentOptions)
+    retry_after_s: float = Field(1.0, ge=0, description="Retry-After sent with 503/429 on overload.")
+    rate_limits: dict[str, float] = Field(
+        default_factory=lambda: {"viewer": 600.0, "analyst": 600.0, "admin": 1200.0},
+        description="Requests per minute per key, by role (0 = unlimited).",
+    )
+    audit: bool = True
+    audit_flush_s: float = Field(2.0, gt=0)
+    max_upload_mb: int = Field(100, ge=1)
+    router_modules: list[str] = Field(default_factory=list, description="Extra routers beyond ROUTER_MODULES.")
+
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class AppContext:
+    """What routes see as ``request.app.state.ctx``: the deployment handles and the app args."""
+
+    def __init__(
+        self,
+        engine: DeploymentHandle,
+        translator: DeploymentHandle,
+        audit: DeploymentHandle | None,
+        args: QueryAppArgs,
+        extra: dict[str, DeploymentHandle],
+    ) -> None:
+        self.engine = engine
+        self.translator = translator
+        self.audit = audit
+        self.args = args
+        self.lake_root = args.lake_root
+        self.extra = extra
+        self.started = time.time()
+
+
+def _error_status(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    from ray.serve.exceptions import BackPressureError
+
+    from serve.guard.errors import BlockedQueryError, QueryFailedError, QueryTimeoutError
+    from serve.query.errors import CannotAnswerError, LLMUnavailableError, NotFoundError, UploadUnavailableError
+
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        exc = cause
+    body: dict[str, Any] = {"error": str(exc), "hint": getattr(exc, "hint", None)}
+    if isinstance(exc, BackPressureError):
+        return 503, {"error": "the SQL engine is saturated; retry shortly", "hint": None}, {}
+    if isinstance(exc, BlockedQueryError):
+        return 400, body | {"blocked": True, "reason": exc.reason}, {}
+    if isinstance(exc, CannotAnswerError):
+        return 422, body | {"understood": exc.understood}, {}
+    if isinstance(exc, QueryTimeoutError):
+        return 504, body, {}
+    if isinstance(exc, NotFoundError):
+        return 404, body, {}
+    if isinstance(exc, UploadUnavailableError):
+        return 501, body, {}
+    if isinstance(exc, LLMUnavailableError):
+        return 502, body, {}
+    if isinstance(exc, QueryFailedError | ValueError | CovaryError):
+        return 400, body, {}
+    log.exception("unexpected error", exc_info=exc)
+    return 500, {"error": f"internal error: {type(exc).__name__}", "hint": "see the service logs"}, {}
+
+
+def create_fastapi(ctx: AppContext, keys: KeyStore) -> FastAPI:
+    """The FastAPI app of one ingress replica: routers, auth, error mapping, metrics and audit middleware."""
+    app = FastAPI(
+        title="covary query service",
+        version="1",
+        description="Natural-language questions, guarded SQL, KPIs, findings, series and uploads over the lakehouse. "
+        "Send `Authorization: Bearer <token>` (create one with `covary serve keys create`).",
+    )
+    app.state.ctx = ctx
+    app.state.auth = Authenticator(keys, RateLimiter(ctx.args.rate_limits))
+    for target in [*ROUTER_MODULES, *ctx.args.router_modules]:
+        app.include_router(_load(target))
+
+    def error_response(request: Request, exc: Exception) -> JSONResponse:
+        status, body, headers = _error_status(exc)
+        if status == 503:
+            headers["Retry-After"] = str(max(1, math.ceil(ctx.args.retry_after_s)))
+        if body.get("reason"):
+            request.state.blocked_reason = body["reason"]
+        request.state.error = body.get("error")
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        at = datetime.now(UTC)
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # route errors (Serve re-raises replica errors here): one JSON body each
+            response = error_response(request, exc)
+        latency_ms = (time.perf_counter() - started) * 1000
+        route = route_label(request)
+        status = response.status_code
+        response.headers["x-request-id"] = request_id
+        metrics.inc("covary_requests", route=route, status=str(status))
+        metrics.observe("covary_request_latency_ms", latency_ms, route=route)
+        rows = getattr(request.state, "rows", None)
+        if rows:
+            metrics.inc("covary_rows_returned", float(rows), route=route)
+        if ctx.audit is not None and route != "/v1/healthz":
+            principal = getattr(request.state, "principal", None)
+            detail = getattr(request.state, "error", None) or getattr(request.state, "auth_error", None)
+            ctx.audit.record.remote(
+                {
+                    "request_id": request_id,
+                    "at": at,
+                    "day": at.date(),
+                    "key_id": principal.key_id if principal else None,
+                    "role": principal.role if principal else None,
+                    "method": request.method,
+                    "route": route,
+                    "status": status,
+                    "query_hash": getattr(request.state, "query_hash", None),
+                    "rows": rows,
+                    "latency_ms": latency_ms,
+                    "blocked_reason": getattr(request.state, "blocked_reason", None),
+                    "error": (str(detail)[:300] if detail and status >= 400 else None),
+                    "client": request.client.host if request.client else None,
+                }
+            )
+        return response
+
+    return app
+
+
+@serve.ingress()
+class QueryIngress:
+    """HTTP ingress: FastAPI routes under /v1, built on the replica (nothing binds at import time)."""
+
+    def __init__(
+        self,
+        engine: DeploymentHandle,
+        translator: DeploymentHandle,
+        audit: DeploymentHandle | None,
+        args: dict[str, Any],
+        extra: dict[str, DeploymentHandle] | None = None,
+    ) -> None:
+        from covary.settings import get_settings
+
+        self.args = QueryAppArgs(**args)
+        self.ctx = AppContext(engine, translator, audit, self.args, dict(extra or {}))
+        self.keys = KeyStore(self.args.api_keys_path or get_settings().api_keys_path)
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_fastapi(self.ctx, self.keys)
+
+
+def _options(opts: DeploymentOptions, retry_after_s: float) -> dict[str, Any]:
+    from ray.serve.config import BackpressureConfig
+
+    out: dict[str, Any] = {
+        "num_replicas": opts.num_replicas,
+        "max_ongoing_requests": opts.max_ongoing_requests,
+        "max_queued_requests": opts.max_queued_requests,
+        "backpressure_config": BackpressureConfig(status_code=503, retry_after_s=retry_after_s),
+    }
+    if opts.num_cpus:
+        out["ray_actor_options"] = {"num_cpus": opts.num_cpus}
+    else:
+        out["ray_actor_options"] = {"num_cpus": 0}
+    return out
+
+
+def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
+    """Build the Serve application from typed args (a dict from a Serve config YAML works)."""
+    from serve.query.deployments import AuditWriter, SqlEngine, Translator
+    from serve.query.service import EngineOptions
+
+    parsed = args if isinstance(args, QueryAppArgs) else QueryAppArgs(**(args or {}))
+    engine_opts = EngineOptions(**parsed.engine).model_dump()
+    engine = SqlEngine.options(**_options(parsed.sql_engine, parsed.retry_after_s)).bind(engine_opts, parsed.lake_root)
+    translator = Translator.options(**_options(parsed.translator, parsed.retry_after_s)).bind(engine, engine_opts)
+    audit = (
+        AuditWriter.options(ray_actor_options={"num_cpus": 0}).bind(parsed.lake_root, parsed.audit_flush_s)
+        if parsed.audit
+        else None
+    )
+    extra: dict[str, Any] = {}
+    for target in DEPLOYMENT_FACTORIES:
+        extra.update(_load(target)(parsed))
+    ingress = serve.deployment(QueryIngress, name="QueryIngress").options(
+        **_options(parsed.ingress, parsed.retry_after_s)
+    )
+    return ingress.bind(engine, translator, audit, parsed.model_dump(), extra)
+
+
+__all__ = [
+    "DEPLOYMENT_FACTORIES",
+    "ROUTER_MODULES",
+    "AppContext",
+    "DeploymentOptions",
+    "QueryAppArgs",
+    "build_app",
+    "create_fastapi",
+]

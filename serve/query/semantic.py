@@ -1,0 +1,338 @@
+"""The semantic layer: measures, dimensions and time columns derived from the table registry, KPIs and data."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from lakehouse.registry import TableSpec, all_specs
+
+log = logging.getLogger(__name__)
+
+KPI_MODULE = "jobs.kpi.definitions"
+SERIES_VALUES, SERIES_CATALOG = "gold.series_values", "gold.series_catalog"
+_SUM_HINTS = re.compile(
+    r"\b(count|number of|total|amount|spend|spent|cost|revenue|sales|clicks?|impressions?|conversions?|"
+    r"installs?|signups?|orders?|visits?|sessions?|downloads?|plays?|streams?|views?|stars?|commits?|"
+    r"events?|units|budget|precipitation|rain|volume|quantity)\b"
+)
+_AVG_HINTS = re.compile(r"\b(rate|ratio|average|mean|percent|share|index|level|price|temperature|score|per)\b")
+_ID_LIKE = re.compile(r"(^id$|_id$|^year$|^month$|^day$|^quarter$|_key$|hash|version)")
+STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "by",
+        "per",
+        "to",
+        "from",
+        "with",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "which",
+        "who",
+        "how",
+        "many",
+        "much",
+        "show",
+        "me",
+        "give",
+        "list",
+        "tell",
+        "get",
+        "find",
+        "display",
+        "please",
+        "over",
+        "across",
+        "each",
+        "all",
+        "does",
+        "do",
+        "did",
+        "i",
+        "we",
+        "our",
+        "my",
+        "their",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "as",
+        "vs",
+        "versus",
+        "than",
+        "into",
+        "value",
+        "values",
+        "data",
+        "number",
+        "numbers",
+        "total",
+    ]
+)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9][a-z0-9_.\-]*[a-z0-9]|[a-z0-9]", text.lower())
+
+
+def acronyms(text: str) -> set[str]:
+    """Initials of 2-4 consecutive words: 'gross domestic product' -> 'gdp', 'consumer price index' -> 'cpi'."""
+    ws = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOP]
+    out = set()
+    for n in (2, 3, 4):
+        for i in range(len(ws) - n + 1):
+            out.add("".join(w[0] for w in ws[i : i + n]))
+    return out
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A column to group or filter by; ``values`` are its distinct values when there are few."""
+
+    table: str
+    column: str
+    description: str
+    synonyms: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> set[str]:
+        base = {self.column.lower(), self.column.lower().replace("_", " ")}
+        if self.column.endswith("_id"):
+            base.add(self.column[:-3])
+        return base | {s.lower() for s in self.synonyms}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An aggregate over a table, optionally restricted by ``where`` (e.g. one series of gold.series_values)."""
+
+    name: str
+    table: str
+    expr: str
+    description: str
+    synonyms: tuple[str, ...] = ()
+    where: str | None = None
+    unit: str | None = None
+    kind: str = "column"  # column | series | kpi
+    time_column: str | None = None
+
+    @property
+    def names(self) -> set[str]:
+        short = self.name.rsplit(".", 1)[-1].lower()
+        return {self.name.lower(), short, short.replace("_", " ")} | {s.lower() for s in self.synonyms}
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    description: str
+    synonyms: tuple[str, ...]
+    time_column: str | None
+    min_time: str | None = None
+    max_time: str | None = None
+    rows: int = 0
+
+
+@dataclass
+class SemanticLayer:
+    """Everything the translators know: tables with time ranges, measures, dimensions (with values)."""
+
+    tables: dict[str, TableInfo] = field(default_factory=dict)
+    measures: list[Measure] = field(default_factory=list)
+    dimensions: dict[str, list[Dimension]] = field(default_factory=dict)
+    findings_table: str | None = None
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    findings_has_r: bool = False
+
+    def dims_of(self, table: str) -> list[Dimension]:
+        return self.dimensions.get(table, [])
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "tables": {n: t.__dict__ for n, t in self.tables.items()},
+            "measures": [
+                {
+                    "name": m.name,
+                    "table": m.table,
+                    "expr": m.expr,
+                    "where": m.where,
+                    "kind": m.kind,
+                    "unit": m.unit,
+                    "description": m.description,
+                }
+                for m in self.measures
+            ],
+            "dimensions": {t: [d.column for d in ds] for t, ds in self.dimensions.items()},
+        }
+
+    def schema_text(self, tables: list[str] | None = None) -> str:
+        """The schema as compact text for an LLM prompt (tables, columns with descriptions, measures)."""
+        lines = []
+        for spec in all_specs():
+            if spec.name not in self.tables or (tables and spec.name not in tables):
+                continue
+            info = self.tables[spec.name]
+            span = f" [{info.min_time} .. {info.max_time}]" if info.min_time else ""
+            lines.append(f"TABLE {spec.name}{span}: {spec.description}")
+            for c in spec.columns:
+                dim = next((d for d in self.dims_of(spec.name) if d.column == c.name), None)
+                sample = f" values: {', '.join(dim.values[:12])}" if dim and dim.values else ""
+                lines.append(f"  {c.name} {c.type}: {c.description}{sample}")
+        for m in self.measures:
+            if m.kind != "column":
+                where = f" WHERE {m.where}" if m.where else ""
+                lines.append(f"MEASURE {m.name} = {m.expr} FROM {m.table}{where} -- {m.description}")
+        return "\n".join(lines)
+
+
+def _time_column(spec: TableSpec) -> str | None:
+    for c in spec.columns:
+        is_time = pa.types.is_date(c.type) or pa.types.is_timestamp(c.type)
+        if is_time and (
+            c.name in ("ts", "date", "day", "period", "week", "month") or c.name.endswith(("_date", "_day"))
+        ):
+            return c.name
+    for c in spec.columns:
+        if pa.types.is_date(c.type) or pa.types.is_timestamp(c.type):
+            return c.name
+    return None
+
+
+def default_agg(name: str, description: str) -> str:
+    text = f"{name.replace('_', ' ')} {description}".lower()
+    if _AVG_HINTS.search(text) and not re.search(r"\b(count|number of)\b", text):
+        return "AVG"
+    return "SUM" if _SUM_HINTS.search(text) else "AVG"
+
+
+def _kpi_measures(specs: dict[str, TableSpec]) -> list[Measure]:
+    """KPI definitions from ``jobs.kpi.definitions`` (issue 6), whatever container they use."""
+    try:
+        module = importlib.import_module(KPI_MODULE)
+    except ImportError:
+        return []
+    found: Any = None
+    for attr in ("KPIS", "KPI_DEFINITIONS", "DEFINITIONS", "kpis", "definitions"):
+        found = getattr(module, attr, None)
+        if found is not None:
+            break
+    if callable(found):
+        found = found()
+    items = list(found.values()) if isinstance(found, dict) else list(found or [])
+    out = []
+    default_table = getattr(module, "SOURCE_TABLE", None)
+    expression = getattr(module, "sql_expression", None)
+    for item in items:
+        get = item.get if isinstance(item, dict) else lambda k, d=None, _i=item: getattr(_i, k, d)
+        kpi_id = get("id") or get("name")
+        table = get("table") or get("source_table") or default_table
+        expr = get("sql") or get("expr") or get("expression")
+        if not expr and callable(expression):
+            expr = expression(kpi_id)
+        expr = expr or get("formula")
+        if not (kpi_id and table and expr) or table not in specs:
+            continue
+        label = str(get("name") or kpi_id)
+        synonyms = tuple(get("synonyms", ()) or ()) + ((label.lower(),) if label != kpi_id else ())
+        out.append(
+            Measure(
+                name=str(kpi_id),
+                table=str(table),
+                expr=str(expr),
+                description=f"{label}: {get('description', '') or ''}".strip(": "),
+                synonyms=synonyms,
+                where=get("where") or get("filter"),
+                unit=get("unit"),
+                kind="kpi",
+                time_column=get("time_column") or _time_column(specs[table]),
+            )
+        )
+    return out
+
+
+def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver", "gold")) -> SemanticLayer:
+    """Build the layer from the registry plus a data ``profile`` (see ``SqlEngine.profile``)."""
+    specs = {s.name: s for s in all_specs() if s.layer in layers and s.name in profile.get("tables", {})}
+    layer = SemanticLayer()
+    for name, spec in specs.items():
+        prof = profile["tables"][name]
+        tcol = _time_column(spec)
+        layer.tables[name] = TableInfo(
+            name, spec.description, spec.synonyms, tcol, prof.get("min_time"), prof.get("max_time"), prof.get("rows", 0)
+        )
+        dims = []
+        for c in spec.columns:
+            if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) or pa.types.is_boolean(c.type):
+                values = tuple(str(v) for v in prof.get("values", {}).get(c.name, []) if v is not None)
+                dims.append(Dimension(name, c.name, c.description, c.synonyms, values))
+            elif (pa.types.is_integer(c.type) or pa.types.is_floating(c.type) or pa.types.is_decimal(c.type)) and (
+                not _ID_LIKE.search(c.name) and c.name not in spec.keys and name != SERIES_VALUES
+            ):
+                agg = default_agg(c.name, c.description)
+                layer.measures.append(
+                    Measure(c.name, name, f"{agg}({c.name})", c.description, c.synonyms, time_column=tcol)
+                )
+        layer.dimensions[name] = dims
+        layer.keys[name] = spec.keys
+        layer.measures.append(
+            Measure(
+                f"count of {spec.short_name}",
+                name,
+                "COUNT(*)",
+                f"number of rows of {name}: {spec.description}",
+                (spec.short_name.replace("_", " "), *spec.synonyms, *(f"{s}s" for s in spec.synonyms)),
+                kind="count",
+                time_column=tcol,
+            )
+        )
+        if "finding" in spec.short_name and layer.findings_table is None:
+            layer.findings_table = name
+            layer.findings_has_r = "r" in spec.column_names
+    if SERIES_VALUES in specs:
+        for row in profile.get("series", []):
+            sid = str(row["series_id"])
+            agg = "SUM" if str(row.get("aggregation", "mean")).lower() == "sum" else "AVG"
+            desc = str(row.get("description") or sid)
+            code = sid.rsplit(".", 1)[-1]
+            syn = {code, desc.lower(), *(a for a in acronyms(desc) if len(a) >= 3)}
+            layer.measures.append(
+                Measure(
+                    name=sid,
+                    table=SERIES_VALUES,
+                    expr=f"{agg}(value)",
+                    description=desc,
+                    synonyms=tuple(sorted(syn)),
+                    where=f"series_id = '{sid.replace(chr(39), chr(39) * 2)}'",
+                    unit=row.get("unit"),
+                    kind="series",
+                    time_column="ts",
+                )
+            )
+    layer.measures.extend(_kpi_measures(specs))
+    return layer
+
+
+__all__ = ["Dimension", "Measure", "SemanticLayer", "TableInfo", "acronyms", "build_layer", "default_agg", "words"]

@@ -1,0 +1,174 @@
+"""NL->SQL on planted data: each question shape is checked against values computed independently."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import httpx
+import numpy as np
+import pytest
+
+from serve.guard import BlockedQueryError
+from serve.query.errors import CannotAnswerError
+from serve.query.llm import LLMTranslator
+from serve.query.service import EngineOptions, QueryService
+from tests.serve.conftest import QUARTERS, planted_values
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    from lakehouse import Lakehouse
+    from tests.serve.conftest import write_planted
+
+    lake = Lakehouse(tmp_path_factory.mktemp("nl") / "lake")
+    write_planted(lake)
+    svc = QueryService(lake, EngineOptions(llm_mode="off"))
+    yield svc
+    svc.close()
+
+
+def yearly(values, year):
+    return statistics.mean(v for ts, v in zip(QUARTERS, values, strict=True) if ts.year == year)
+
+
+def test_metric_over_period(service):
+    out = service.ask("what was real GDP in 2004?")
+    assert out["rows"][0][0] == pytest.approx(yearly(planted_values()["test.output"], 2004))
+    assert out["chart"]["type"] == "number" and "2004" in out["explanation"]
+
+
+def test_trend_by_year_with_since(service):
+    out = service.ask("unemployment rate by year since 2007")
+    v = planted_values()["test.jobless"]
+    assert [r[1] for r in out["rows"]] == pytest.approx([yearly(v, y) for y in (2007, 2008, 2009)])
+    assert out["chart"]["type"] == "line"
+
+
+def test_top_n_periods(service):
+    out = service.ask("top 3 quarters by unemployment")
+    v = planted_values()["test.jobless"]
+    best = sorted(zip(QUARTERS, v, strict=True), key=lambda p: -p[1])[:3]
+    assert [r[0] for r in out["rows"]] == [ts.isoformat() for ts, _ in best]
+    low = service.ask("lowest 2 quarters of gdp")
+    assert [r[1] for r in low["rows"]] == pytest.approx(sorted(planted_values()["test.output"])[:2])
+
+
+def test_compare_periods(service):
+    out = service.ask("compare household consumption in 2003 vs 2008")
+    v = planted_values()["test.follower"]
+    a, b, change = out["rows"][0]
+    assert (a, b, change) == pytest.approx((yearly(v, 2003), yearly(v, 2008), yearly(v, 2008) - yearly(v, 2003)))
+
+
+def test_relative_period_anchored_to_latest_data(service):
+    out = service.ask("gdp last year by quarter")
+    assert [r[0][:4] for r in out["rows"]] == ["2008"] * 4  # the data ends in 2009
+
+
+def test_dimension_and_count(service):
+    out = service.ask("how many series per domain")
+    assert sorted(out["rows"]) == [["economy", 2], ["labour", 1]]
+    assert "series_catalog" in out["sql"]
+
+
+def test_which_series_correlate(service):
+    out = service.ask("which series correlate with gdp?")
+    v = planted_values()
+    d = {k: np.diff(np.array(x)) for k, x in v.items()}
+    expected = {k: float(np.corrcoef(d["test.output"], d[k])[0, 1]) for k in ("test.follower", "test.jobless")}
+    got = {r[0]: r[1] for r in out["rows"]}
+    assert got == pytest.approx(expected)
+    assert out["rows"][0][0] == "test.follower"  # planted: the follower moves with output's changes
+    assert "changes" in out["explanation"]
+
+
+def test_cannot_answer_says_so(service):
+    with pytest.raises(CannotAnswerError) as info:
+        service.translate("tell me a joke about penguins")
+    assert "measure" in info.value.message and info.value.hint
+
+
+def _reply(content: str) -> httpx.Response:
+    return httpx.Response(200, json={"choices": [{"message": {"content": content}}]})
+
+
+def _reply(content: str) -> httpx.Response:
+    return httpx.Response(200, json={"choices": [{"message": {"content": content}}]})
+
+
+def test_llm_translator_prompt_and_guard(service):
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["body"] = json.loads(request.content)
+        seen["auth"] = request.headers.get("authorization")
+        sql = "SELECT series_id, max(value) AS peak FROM gold.series_values GROUP BY 1 ORDER BY 2 DESC"
+        return httpx.Response(
+            200, json={"choices": [{"message": {"content": f"```sql\n{sql}\n```\nEXPLANATION: peaks"}}]}
+        )
+
+    llm = LLMTranslator(
+        "http://llm.local/v1", "test-model", service.layer(), api_key="k", transport=httpx.MockTransport(handler)
+    )
+    t = llm.translate("which series reached the highest peak?")
+    prompt = seen["body"]["messages"][1]["content"]
+    assert "gold.series_values" in prompt and "Unemployment rate" in prompt and "EXAMPLES" in prompt
+    assert seen["auth"] == "Bearer k" and seen["body"]["model"] == "test-model"
+    assert t.translator == "llm" and t.explanation == "peaks"
+    result = service.run_sql(t.sql)  # LLM SQL goes through the same guard
+    assert result["rows"][0][0] == "test.output"
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        return _reply("```sql\nSELECT * FROM read_csv('/etc/passwd')\n```")
+
+    bad = LLMTranslator("http://llm.local/v1", "m", service.layer(), transport=httpx.MockTransport(hostile))
+    with pytest.raises(BlockedQueryError):
+        service.run_sql(bad.translate("show me the passwords").sql)
+
+
+def test_findings_latest_run_show_and_nl(tmp_path):
+    """Findings routes over the real gold.correlation_findings schema: latest run only, show with caveats."""
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow as pa
+
+    from lakehouse import Lakehouse, get_spec
+    from tests.serve.conftest import write_planted
+
+    lake = Lakehouse(tmp_path / "lake")
+    write_planted(lake)
+    fs, rs = get_spec("gold.correlation_findings"), get_spec("gold.correlation_runs")
+    now = datetime.now(UTC)
+    filler = {"string": "x", "int64": 1, "double": 0.0, "bool": True}
+
+    def row(spec, **kw):
+        return {c.name: kw.get(c.name, None if c.nullable else filler.get(str(c.type), now)) for c in spec.columns}
+
+    runs = [
+        row(rs, run_id=r, started_at=now + timedelta(hours=i), finished_at=now + timedelta(hours=i, minutes=1))
+        for i, r in enumerate(["r1", "r2"])
+    ]
+    found = [
+        row(fs, run_id=r, finding_id="f1", a="test.output", b="test.follower", r=0.5 + i / 10, caveat="not causal")
+        for i, r in enumerate(["r1", "r2"])
+    ]
+    found.append(row(fs, run_id="r2", finding_id="f2", a="test.jobless", b="test.follower", r=-0.2, change="new"))
+
+    def schema(spec):
+        return pa.schema([f for f in spec.schema if f.name != "_load_id"])
+
+    with lake.load("tests.findings") as load:
+        load.write("gold.correlation_runs", pa.Table.from_pylist(runs, schema=schema(rs)))
+        load.write("gold.correlation_findings", pa.Table.from_pylist(found, schema=schema(fs)))
+    svc = QueryService(lake, EngineOptions(llm_mode="off"))
+    try:
+        listed = svc.findings(filters={"series": "test.output"})
+        assert [dict(zip(listed["columns"], r, strict=True))["r"] for r in listed["rows"]] == [pytest.approx(0.6)]
+        assert svc.findings(filters={"state": "new"})["row_count"] == 1
+        shown = svc.finding("f1")
+        assert shown["finding"]["run_id"] == "r2" and shown["caveats"]["caveat"] == "not causal"
+        nl = svc.ask("which series correlate with gdp?")
+        assert "gold.correlation_findings" in nl["sql"] and nl["row_count"] == 1
+    finally:
+        svc.close()
