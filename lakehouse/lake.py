@@ -322,7 +322,8 @@ class Lakehouse:
         if spec.track_loads and not include_unfinished:
             dataset, needs_row_filter = _visible_fragments(dt, dataset, self.loads.finished_ids())
             if needs_row_filter:
-                finished = pa.array(sorted(self.loads.finished_ids()), pa.string())
+                id_type = dataset.schema.field(LOAD_ID).type  # string or string_view, whatever the files hold
+                finished = pa.array(sorted(self.loads.finished_ids()), pa.string()).cast(id_type)
                 visible = pc.field(LOAD_ID).isin(finished)
                 expr = visible if expr is None else (expr & visible)
         wanted = columns

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from covary.cli._common import emit_json, fail
+from covary.cli._common import emit_json
 from covary.cli._groups import group
 from covary.settings import get_settings
 
@@ -132,8 +132,12 @@ def register(app: typer.Typer) -> None:
                 a = result["applied"]
                 console.print(f"applied mapping v{a['version']}: {a['rows_written']} rows -> {a['table']}")
         if result["unmapped_required"]:
-            raise fail(
+            from connectors.mapping import UnmappedRequiredError
+
+            # an error (not typer.Exit) so the exit code survives run_cli (standalone_mode=False)
+            raise UnmappedRequiredError(
                 f"required {entity} field(s) unmapped: {', '.join(result['unmapped_required'])}",
+                missing=result["unmapped_required"],
                 hint="map them in the YAML (--out FILE, edit, --apply FILE); covary does not guess them",
             )
 
@@ -174,7 +178,12 @@ def register(app: typer.Typer) -> None:
             if html_path is not None:
                 console.print(f"HTML report: {html_path}")
         if report["summary"]["fail"]:
-            raise typer.Exit(1)
+            from jobs.dq.errors import DQFailedError
+
+            raise DQFailedError(
+                f"{report['summary']['fail']} data-quality check(s) failing",
+                hint="see the rows marked fail above (stored in gold.dq_results, run " + report["run_id"] + ")",
+            )
 
 
 __all__ = ["map_source", "register"]
