@@ -59,6 +59,9 @@ class LLMSettings(BaseModel):
     api_key: SecretStr | None = None
     model: str | None = None
     timeout_s: float = 30.0
+    answer_backend: Literal["extractive", "openai", "vllm"] = Field(
+        "extractive", description="`covary ask` / `/v1/ask` backend: extractive (CPU), openai (base_url) or vllm."
+    )
 
 
 class ServeSettings(BaseModel):

@@ -329,7 +329,14 @@ class Lakehouse:
         wanted = columns
         if wanted is None and not include_system:
             wanted = [n for n in dataset.schema.names if n != LOAD_ID]
-        return dataset.to_table(columns=wanted, filter=expr)
+        try:
+            return dataset.to_table(columns=wanted, filter=expr)
+        except pa.ArrowNotImplementedError:
+            # Files written by merges may store strings as string_view; pyarrow evaluates the filter on the
+            # physical type before casting to the table schema. Read, normalise the types, then filter.
+            table = _normalise_views(dataset.to_table())
+            table = table.filter(expr) if expr is not None else table
+            return table.select(wanted) if wanted is not None else table
 
     def read_polars(self, name: str, **kwargs: Any) -> pl.DataFrame:
         import polars as pl
@@ -366,6 +373,18 @@ class Lakehouse:
 
     def list_tables(self) -> list[dict[str, Any]]:
         return [self.stats(spec.name) for spec in all_specs()]
+
+
+def _normalise_views(table: pa.Table) -> pa.Table:
+    fields = []
+    for field in table.schema:
+        if pa.types.is_string_view(field.type) or pa.types.is_large_string(field.type):
+            fields.append(field.with_type(pa.string()))
+        elif pa.types.is_binary_view(field.type):
+            fields.append(field.with_type(pa.binary()))
+        else:
+            fields.append(field)
+    return table.cast(pa.schema(fields))
 
 
 def _visible_fragments(dt: DeltaTable, dataset: ds.FileSystemDataset, finished: set[str]) -> tuple[Any, bool]:

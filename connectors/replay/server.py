@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import logging
+import math
 import re
 import secrets
 import threading
@@ -240,10 +241,11 @@ class ReplayServer:
                 used += 1
             self._windows[(mount, index)] = (start, used)
         reset = start + rl.window_s
+        reset_epoch = self.clock.wall() + (reset - now)  # like GitHub: epoch seconds, whatever the clock
         headers = {
             "X-RateLimit-Limit": str(rl.limit),
             "X-RateLimit-Remaining": str(max(0, rl.limit - used)),
-            "X-RateLimit-Reset": str(int(reset) if reset == int(reset) else int(reset) + 1),
+            "X-RateLimit-Reset": str(math.ceil(reset_epoch)),
         }
         if limited:
             headers["Retry-After"] = str(max(1, round(reset - now)))

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
     @source.command("synth")
     def synth(
-        days: int = typer.Option(730, help="Days to simulate (120..3660); 365+ enables year-ago KPIs."),
+        days: int = typer.Option(731, help="Days to simulate (120..3660); 365+ enables year-ago KPIs."),
         seed: int = typer.Option(7, help="Random seed: the same seed gives the same systems and truth."),
         start: str = typer.Option("2023-01-01", help="First simulated day (ISO date)."),
         entities: bool = typer.Option(True, help="Also emit messy customer/product records (issue 7)."),

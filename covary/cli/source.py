@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from covary.cli._common import emit_json
+from covary.cli._common import emit_json, fail
 from covary.cli._groups import group
 
 
@@ -90,13 +90,23 @@ def register(app: typer.Typer) -> None:
 
     @source.command("run")
     def run(
-        name: str,
+        name: str | None = typer.Argument(None, help="Source name (omit with --all)."),
+        all_: bool = typer.Option(False, "--all", help="Every built-in connector, fanned out on Ray."),
+        replay: bool = typer.Option(False, "--replay", help="With --all: serve the bundled recordings (offline)."),
         endpoint: list[str] = typer.Option([], "--endpoint", "-e", help="Only these endpoints (repeatable)."),
         base_url: str | None = typer.Option(None, help="Override the base URL (e.g. the replay server)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Ingest a source into bronze (resumes an interrupted run; incremental endpoints continue)."""
         from connectors.core import RunOptions, run_source
+
+        if all_:
+            from covary.cli.ingest import run_ingest
+
+            run_ingest(all_=True, names=[], replay=replay, as_json=as_json)
+            return
+        if not name:
+            raise fail("name a source, or pass --all", hint="`covary source list` shows the sources")
 
         with console.status(f"ingesting {name} ...", spinner="dots") if not as_json else _null():
             summaries = run_source(_lake(), name, endpoints=endpoint or None, options=RunOptions(base_url=base_url))

@@ -1,0 +1,1 @@
+"""Built-in FRED connector: models, declarative spec, recorded fixtures."""

@@ -1,0 +1,1 @@
+"""Built-in GitHub connector: models, declarative spec, recorded fixtures."""

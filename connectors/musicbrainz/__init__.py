@@ -1,0 +1,1 @@
+"""Built-in MusicBrainz connector: models, declarative spec, recorded fixtures."""

@@ -1,0 +1,1 @@
+"""Built-in Notion connector: models, declarative spec, recorded fixtures."""

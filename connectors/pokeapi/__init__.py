@@ -1,0 +1,1 @@
+"""Built-in PokeAPI connector: models, declarative spec, recorded fixtures."""

@@ -1,0 +1,54 @@
+"""PokeAPI source: the pokémon list, then pokémon, species, types, habitats and generations by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import connectors.tmdb.client  # noqa: F401  (registers the id_list paginator)
+from connectors.pokeapi.models import Generation, Habitat, NamedResource, Pokemon, PokemonSpecies, Type
+
+REPLAY_AUTH = None  # PokeAPI needs no key
+DETAILS = {
+    "pokemon": Pokemon,
+    "pokemon-species": PokemonSpecies,
+    "type": Type,
+    "pokemon-habitat": Habitat,
+    "generation": Generation,
+}
+
+
+def build_source() -> dict[str, Any]:
+    """The declarative spec. Detail endpoints take ``{"id": "bulbasaur,ivysaur"}`` partitions (names or ids,
+    one request each); ``pokemon`` also runs as a child of ``pokemon_list`` (one run per name)."""
+    details = [
+        {
+            "name": kind.replace("pokemon-", "").replace("-", "_"),
+            "path": f"/api/v2/{kind}/{{id}}",
+            "paginator": {"type": "id_list"},
+            "records": "$",
+            "primary_key": "id",
+            "model": model,
+        }
+        for kind, model in DETAILS.items()
+    ]
+    details[0]["parent"] = {"endpoint": "pokemon_list", "fields": {"id": "name"}}
+    return {
+        "name": "pokeapi",
+        "description": "PokeAPI v2: pokémon with their species, types, habitats and generations.",
+        "base_url": "https://pokeapi.co",
+        "rate_limit": {"requests_per_second": 20, "burst": 20},  # fair use; PokeAPI asks clients to cache
+        "endpoints": [
+            {
+                "name": "pokemon_list",
+                "path": "/api/v2/pokemon",
+                "paginator": {"type": "offset", "limit": 20, "total_path": "count"},
+                "records": "results",
+                "primary_key": "name",
+                "model": NamedResource,
+            },
+            *details,
+        ],
+    }
+
+
+__all__ = ["DETAILS", "REPLAY_AUTH", "build_source"]

@@ -1,0 +1,1 @@
+"""Built-in Spotify connector: models, declarative spec, recorded fixtures."""

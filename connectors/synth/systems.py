@@ -1,0 +1,375 @@
+"""The source systems: split world totals into each system's records, as raw exports and typed rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from connectors.synth.world import World
+
+PLATFORMS = ("google_ads", "meta_ads", "tiktok_ads")
+PLATFORM_SHARE = (0.55, 0.32, 0.13)
+CAMPAIGNS = ("brand", "performance")
+CAMPAIGN_SHARE = (0.35, 0.65)
+COUNTRIES = ("US", "GB", "DE")
+COUNTRY_SHARE = (0.6, 0.25, 0.15)
+DEVICES = ("mobile", "desktop")
+DEVICE_SHARE = (0.62, 0.38)
+SUPPORT_CHANNELS = ("email", "chat", "phone")
+SUPPORT_SHARE = (0.5, 0.3, 0.2)
+PLANTS = ("plant-north", "plant-south")
+PLANT_SHARE = (0.6, 0.4)
+DEPARTMENTS = ("sales", "marketing", "operations", "support", "finance")
+DEPT_SHARE = (0.22, 0.12, 0.4, 0.18, 0.08)
+BUSINESS_UNITS = ("online", "enterprise")
+
+
+@dataclass(frozen=True)
+class System:
+    """One source system: its silver table, record key columns and raw (de)serialisers."""
+
+    name: str
+    entity: str
+    silver: str
+    key: tuple[str, ...]
+    to_raw: Callable[[dict[str, Any]], dict[str, Any]]
+    parse: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _split_counts(rng: np.random.Generator, total: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Split integer totals (n,) into (n, k) counts that add up exactly."""
+    out = np.zeros((len(total), len(shares)))
+    for i, v in enumerate(total):
+        out[i] = rng.multinomial(int(max(0, round(v))), shares)
+    return out
+
+
+def _split_amounts(rng: np.random.Generator, total: np.ndarray, shares: np.ndarray, jitter: float) -> np.ndarray:
+    """Split amounts (n,) into (n, k) parts that add up (to the cent) with day-to-day jitter."""
+    w = shares[None, :] * np.exp(rng.normal(0, jitter, (len(total), len(shares))))
+    w /= w.sum(axis=1, keepdims=True)
+    parts = np.round(total[:, None] * w, 2)
+    parts[:, -1] = np.round(total - parts[:, :-1].sum(axis=1), 2)
+    return parts
+
+
+def _mean_offsets(rng: np.random.Generator, n: int, k: int, sd: float) -> np.ndarray:
+    """Per-row offsets (n, k) with zero mean per day, so a plain mean across rows equals the total."""
+    o = rng.normal(0, sd, (n, k)) + np.linspace(-sd, sd, k)[None, :]
+    return o - o.mean(axis=1, keepdims=True)
+
+
+def rows_by_system(world: World, rng: np.random.Generator) -> dict[str, list[dict[str, Any]]]:
+    """Typed silver rows of every system (outage days dropped)."""
+    tot, dates, n = world.totals, world.dates, world.days
+    out: dict[str, list[dict[str, Any]]] = {}
+
+    # marketing: platform x campaign x country x device x day
+    cells = [(p, c, k, d) for p in PLATFORMS for c in CAMPAIGNS for k in COUNTRIES for d in DEVICES]
+    share = np.array(
+        [
+            PLATFORM_SHARE[PLATFORMS.index(p)]
+            * CAMPAIGN_SHARE[CAMPAIGNS.index(c)]
+            * COUNTRY_SHARE[COUNTRIES.index(k)]
+            * DEVICE_SHARE[DEVICES.index(d)]
+            for p, c, k, d in cells
+        ]
+    )
+    spend = _split_amounts(rng, tot["marketing.spend"], share, 0.08)
+    impressions = _split_counts(rng, tot["marketing.impressions"], spend.mean(axis=0) / spend.mean(axis=0).sum())
+    clicks = _split_counts(rng, tot["marketing.clicks"], share)
+    conversions = _split_counts(rng, tot["marketing.conversions"], share)
+    revenue = np.zeros_like(spend)
+    for i in range(n):
+        c = conversions[i]
+        w = c / c.sum() if c.sum() else share
+        revenue[i] = np.round(tot["marketing.revenue"][i] * w, 2)
+    rows = []
+    for i, day in enumerate(dates):
+        if world.missing["marketing"][i]:
+            continue
+        for j, (p, c, k, d) in enumerate(cells):
+            rows.append(
+                {
+                    "date": day,
+                    "platform": p,
+                    "campaign": f"{p.split('_')[0]}-{c}-{k.lower()}",
+                    "country": k,
+                    "device": d,
+                    "spend": float(spend[i, j]),
+                    "impressions": int(impressions[i, j]),
+                    "clicks": int(clicks[i, j]),
+                    "conversions": int(conversions[i, j]),
+                    "revenue": float(revenue[i, j]),
+                }
+            )
+    out["marketing"] = rows
+
+    # CRM per country
+    leads = _split_counts(rng, tot["crm.leads"], np.array(COUNTRY_SHARE))
+    deals = _split_counts(rng, tot["crm.deals_won"], np.array(COUNTRY_SHARE))
+    value = np.zeros_like(leads)
+    for i in range(n):
+        w = deals[i] / deals[i].sum() if deals[i].sum() else np.array(COUNTRY_SHARE)
+        value[i] = np.round(tot["crm.deal_value"][i] * w, 2)
+    out["crm"] = [
+        {
+            "date": day,
+            "country": k,
+            "leads": int(leads[i, j]),
+            "deals_won": int(deals[i, j]),
+            "deal_value": float(value[i, j]),
+        }
+        for i, day in enumerate(dates)
+        if not world.missing["crm"][i]
+        for j, k in enumerate(COUNTRIES)
+    ]
+
+    # support per channel
+    tickets = _split_counts(rng, tot["support.tickets"], np.array(SUPPORT_SHARE))
+    csat = tot["support.csat"][:, None] + _mean_offsets(rng, n, 3, 0.05)
+    resp = tot["support.response_time_h"][:, None] + _mean_offsets(rng, n, 3, 0.4)
+    out["support"] = [
+        {
+            "date": day,
+            "channel": ch,
+            "tickets": int(tickets[i, j]),
+            "csat": float(csat[i, j]),
+            "response_time_h": float(resp[i, j]),
+        }
+        for i, day in enumerate(dates)
+        if not world.missing["support"][i]
+        for j, ch in enumerate(SUPPORT_CHANNELS)
+    ]
+
+    # operations per plant
+    ps = np.array(PLANT_SHARE)
+    output = _split_counts(rng, tot["operations.output_units"], ps)
+    defects = _split_counts(rng, tot["operations.defects"], ps)
+    failures = _split_counts(rng, tot["operations.equipment_failures"], ps)
+    energy = _split_counts(rng, tot["operations.energy_kwh"], ps)
+    uptime = tot["operations.uptime_pct"][:, None] + _mean_offsets(rng, n, 2, 0.05)
+    out["operations"] = [
+        {
+            "date": day,
+            "plant": pl,
+            "output_units": int(output[i, j]),
+            "defects": int(defects[i, j]),
+            "equipment_failures": int(failures[i, j]),
+            "uptime_pct": float(uptime[i, j]),
+            "energy_kwh": float(energy[i, j]),
+        }
+        for i, day in enumerate(dates)
+        if not world.missing["operations"][i]
+        for j, pl in enumerate(PLANTS)
+    ]
+
+    # HR per department (headcount is a level: split the opening headcount, then accumulate flows)
+    ds = np.array(DEPT_SHARE)
+    hires = _split_counts(rng, tot["hr.hires"], ds)
+    attrition = _split_counts(rng, tot["hr.attrition"], ds)
+    opening = rng.multinomial(int(tot["hr.headcount"][0] - tot["hr.hires"][0] + tot["hr.attrition"][0]), ds)
+    headcount = opening[None, :] + np.cumsum(hires - attrition, axis=0)
+    absences = _split_counts(rng, tot["hr.absences"], ds)
+    hours = _split_amounts(rng, tot["hr.hours_logged"], ds, 0.02)
+    out["hr"] = [
+        {
+            "date": day,
+            "department": dep,
+            "headcount": int(headcount[i, j]),
+            "hires": int(hires[i, j]),
+            "attrition": int(attrition[i, j]),
+            "absences": int(absences[i, j]),
+            "hours_logged": float(hours[i, j]),
+        }
+        for i, day in enumerate(dates)
+        if not world.missing["hr"][i]
+        for j, dep in enumerate(DEPARTMENTS)
+    ]
+
+    # finance per business unit: online = ad-driven revenue, enterprise = CRM deals
+    online_rev = tot["marketing.revenue"]
+    fin_rev = np.stack([online_rev, np.round(tot["finance.revenue"] - online_rev, 2)], axis=1)
+    fin_exp = _split_amounts(rng, tot["finance.expenses"], np.array([0.45, 0.55]), 0.03)
+    out["finance"] = [
+        {"date": day, "business_unit": bu, "revenue": float(fin_rev[i, j]), "expenses": float(fin_exp[i, j])}
+        for i, day in enumerate(dates)
+        if not world.missing["finance"][i]
+        for j, bu in enumerate(BUSINESS_UNITS)
+    ]
+    out["budget"] = _budget_rows(world, rng, out["finance"], headcount)
+
+    # external drivers (weather station and a market-demand index)
+    out["drivers"] = [
+        {"date": day, "temp_c": float(tot["weather.temp_c"][i]), "demand_index": float(tot["market.demand_index"][i])}
+        for i, day in enumerate(dates)
+    ]
+    return out
+
+
+def _budget_rows(
+    world: World, rng: np.random.Generator, finance: list[dict[str, Any]], headcount: np.ndarray
+) -> list[dict[str, Any]]:
+    """Monthly budget vs actual per department (actual = payroll share + marketing spend)."""
+    months: dict[date, dict[str, float]] = {}
+    spend = world.totals["marketing.spend"]
+    for i, day in enumerate(world.dates):
+        m = day.replace(day=1)
+        acc = months.setdefault(m, dict.fromkeys(DEPARTMENTS, 0.0))
+        for j, dep in enumerate(DEPARTMENTS):
+            acc[dep] += float(headcount[i, j]) * 310.0
+        acc["marketing"] += float(spend[i])
+    rows = []
+    for m, acc in sorted(months.items()):
+        for dep, actual in acc.items():
+            budget = round(actual * float(rng.normal(1.0, 0.04)), -2)
+            rows.append(
+                {
+                    "month": m,
+                    "department": dep,
+                    "budget": budget,
+                    "actual": round(actual, 2),
+                    "variance": round(actual - budget, 2),
+                }
+            )
+    return rows
+
+
+# ------------------------------------------------------------------- raw export shapes (bronze)
+def _d(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
+def _mk_raw(row: dict[str, Any]) -> dict[str, Any]:
+    # an ads-API-like export: money in micros, counters as strings, nested segments
+    return {
+        "segments": {"date": _d(row["date"]), "device": row["device"].upper(), "geo": row["country"]},
+        "campaign": {"name": row["campaign"], "platform": row["platform"]},
+        "metrics": {
+            "costMicros": str(round(row["spend"] * 1_000_000)),
+            "impressions": str(row["impressions"]),
+            "clicks": str(row["clicks"]),
+            "conversions": str(row["conversions"]),
+            "conversionsValue": f"{row['revenue']:.2f}",
+        },
+    }
+
+
+def _mk_parse(raw: dict[str, Any]) -> dict[str, Any]:
+    m = raw["metrics"]
+    return {
+        "date": date.fromisoformat(raw["segments"]["date"]),
+        "platform": raw["campaign"]["platform"],
+        "campaign": raw["campaign"]["name"],
+        "country": raw["segments"]["geo"],
+        "device": raw["segments"]["device"].lower(),
+        "spend": int(m["costMicros"]) / 1_000_000,
+        "impressions": int(m["impressions"]),
+        "clicks": int(m["clicks"]),
+        "conversions": int(m["conversions"]),
+        "revenue": float(m["conversionsValue"]),
+    }
+
+
+def _flat_raw(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: _d(v) if isinstance(v, date) else v for k, v in row.items()}
+
+
+def _flat_parser(date_col: str, ints: tuple[str, ...], floats: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
+    def parse(raw: dict[str, Any]) -> dict[str, Any]:
+        row = dict(raw)
+        row[date_col] = date.fromisoformat(raw[date_col])
+        for c in ints:
+            row[c] = int(raw[c])
+        for c in floats:
+            row[c] = float(raw[c])
+        return row
+
+    return parse
+
+
+SYSTEMS: dict[str, System] = {
+    s.name: s
+    for s in (
+        System(
+            "marketing",
+            "ad_performance",
+            "silver.synth_marketing",
+            ("date", "campaign", "country", "device"),
+            _mk_raw,
+            _mk_parse,
+        ),
+        System(
+            "crm",
+            "pipeline_daily",
+            "silver.synth_crm",
+            ("date", "country"),
+            _flat_raw,
+            _flat_parser("date", ("leads", "deals_won"), ("deal_value",)),
+        ),
+        System(
+            "support",
+            "ticket_stats",
+            "silver.synth_support",
+            ("date", "channel"),
+            _flat_raw,
+            _flat_parser("date", ("tickets",), ("csat", "response_time_h")),
+        ),
+        System(
+            "operations",
+            "plant_daily",
+            "silver.synth_operations",
+            ("date", "plant"),
+            _flat_raw,
+            _flat_parser("date", ("output_units", "defects", "equipment_failures"), ("uptime_pct", "energy_kwh")),
+        ),
+        System(
+            "hr",
+            "department_daily",
+            "silver.synth_hr",
+            ("date", "department"),
+            _flat_raw,
+            _flat_parser("date", ("headcount", "hires", "attrition", "absences"), ("hours_logged",)),
+        ),
+        System(
+            "finance",
+            "ledger_daily",
+            "silver.synth_finance",
+            ("date", "business_unit"),
+            _flat_raw,
+            _flat_parser("date", (), ("revenue", "expenses")),
+        ),
+        System(
+            "budget",
+            "budget_vs_actual",
+            "silver.synth_budget",
+            ("month", "department"),
+            _flat_raw,
+            _flat_parser("month", (), ("budget", "actual", "variance")),
+        ),
+        System(
+            "drivers",
+            "external_drivers",
+            "silver.synth_drivers",
+            ("date",),
+            _flat_raw,
+            _flat_parser("date", (), ("temp_c", "demand_index")),
+        ),
+    )
+}
+
+
+def record_key(system: System, row: dict[str, Any]) -> str:
+    return "/".join(_d(row[k]) for k in system.key)
+
+
+def raw_payload(system: System, row: dict[str, Any]) -> str:
+    return json.dumps(system.to_raw(row), sort_keys=True, separators=(",", ":"))
+
+
+__all__ = ["SYSTEMS", "System", "raw_payload", "record_key", "rows_by_system"]

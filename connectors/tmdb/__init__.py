@@ -1,0 +1,1 @@
+"""Built-in TMDB connector: models, declarative spec, recorded fixtures."""

@@ -1,0 +1,1 @@
+"""Built-in Weather (Open-Meteo, OpenWeatherMap) connector: models, declarative spec, recorded fixtures."""

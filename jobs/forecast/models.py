@@ -1,0 +1,210 @@
+"""Candidate forecasters (naive, seasonal naive, ETS, SARIMAX with regressors) behind one fit/predict API."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from jobs.common.series import CALENDAR_NAMES, calendar_features
+from jobs.forecast.errors import ForecastInputError
+
+Kind = Literal["naive", "seasonal_naive", "ets", "sarimax"]
+KINDS: tuple[Kind, ...] = ("naive", "seasonal_naive", "ets", "sarimax")
+Z80, Z95 = 1.2815515655446004, 1.959963984540054
+SEASON = 7
+CAL_ORIGIN = date(2000, 1, 1)
+
+
+@dataclass
+class Forecast:
+    """Point forecast and 80%/95% prediction intervals for steps 1..h."""
+
+    mean: np.ndarray
+    lo80: np.ndarray
+    hi80: np.ndarray
+    lo95: np.ndarray
+    hi95: np.ndarray
+
+    def frame(self, start: date) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "ts": [(start + timedelta(days=i)).isoformat() for i in range(len(self.mean))],
+                "mean": self.mean,
+                "lo80": self.lo80,
+                "hi80": self.hi80,
+                "lo95": self.lo95,
+                "hi95": self.hi95,
+            }
+        )
+
+
+def _normal(mean: np.ndarray, sd: np.ndarray) -> Forecast:
+    return Forecast(mean, mean - Z80 * sd, mean + Z80 * sd, mean - Z95 * sd, mean + Z95 * sd)
+
+
+@dataclass
+class ForecastModel:
+    """A forecaster fixed by its spec and training data; ``params`` pin a fitted model exactly.
+
+    ``exog`` names the regressors (columns of ``exog_train`` and of the future input), besides the
+    deterministic calendar regressors (trend, weekday, holiday, annual cycle) that SARIMAX always uses.
+    Refitting with stored ``params`` (``smooth``) reproduces the fitted model's forecasts exactly.
+    """
+
+    kind: Kind
+    start: date
+    y: np.ndarray
+    exog: tuple[str, ...] = ()
+    exog_train: np.ndarray | None = None
+    params: list[float] | None = None
+    interval_scale: tuple[float, float] = (1.0, 1.0)
+    """Calibration factors (80%, 95%) that widen the model's intervals, learnt from backtest errors."""
+    _res: Any = field(default=None, repr=False)
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=len(self.y) - 1)
+
+    # --------------------------------------------------------------------------------- design
+    def _design(self, start: date, n: int, exog: np.ndarray | None) -> np.ndarray:
+        cal = calendar_features(start, n, origin=CAL_ORIGIN)
+        if self.exog:
+            if exog is None or exog.shape != (n, len(self.exog)):
+                raise ForecastInputError(
+                    f"{self.kind} needs regressors {', '.join(self.exog)} for {n} day(s)",
+                    hint="pass one column per regressor and one row per forecast day",
+                )
+            cal = np.column_stack([cal, exog])
+        return np.column_stack([np.ones(n), cal])
+
+    def design_names(self) -> list[str]:
+        return ["const", *CALENDAR_NAMES, *self.exog]
+
+    @property
+    def param_names(self) -> list[str]:
+        """Names of ``params`` (regression coefficients by regressor name for SARIMAX)."""
+        if self.kind in ("naive", "seasonal_naive"):
+            return ["sigma"]
+        if self._res is None:
+            return []
+        names = list(self._res.model.param_names)
+        if self.kind == "sarimax":
+            k = len(self.design_names())
+            names = self.design_names() + names[k:]
+        return names
+
+    # ------------------------------------------------------------------------------------ fit
+    def fit(self) -> ForecastModel:
+        """Estimate parameters (or, with ``params`` set, rebuild the fitted model from them)."""
+        y = self.y
+        if self.kind in ("naive", "seasonal_naive"):
+            lag = 1 if self.kind == "naive" else SEASON
+            d = y[lag:] - y[:-lag]
+            self.params = [float(np.sqrt(np.mean(d**2)))] if self.params is None else self.params
+            return self
+        index = pd.date_range(self.start, periods=len(y), freq="D")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.kind == "ets":
+                from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+                model = ETSModel(
+                    pd.Series(y, index=index), error="add", trend=None, seasonal="add", seasonal_periods=SEASON
+                )
+            else:
+                from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+                model = SARIMAX(
+                    pd.Series(y, index=index), exog=self._design(self.start, len(y), self.exog_train), order=(1, 0, 0)
+                )
+            if self.params is None:
+                self._res = model.fit(disp=False)
+                self.params = [float(p) for p in np.asarray(self._res.params)]
+            else:
+                self._res = model.smooth(np.asarray(self.params))
+        return self
+
+    # -------------------------------------------------------------------------------- predict
+    def predict(self, h: int, exog_future: np.ndarray | None = None) -> Forecast:
+        """Forecast days ``end+1 .. end+h`` (``exog_future``: one row per day, one column per regressor)."""
+        fc = self._predict(h, exog_future)
+        s80, s95 = self.interval_scale
+        if (s80, s95) == (1.0, 1.0):
+            return fc
+        m = fc.mean
+        return Forecast(
+            m, m - s80 * (m - fc.lo80), m + s80 * (fc.hi80 - m), m - s95 * (m - fc.lo95), m + s95 * (fc.hi95 - m)
+        )
+
+    def _predict(self, h: int, exog_future: np.ndarray | None) -> Forecast:
+        if h < 1:
+            raise ForecastInputError("forecast horizon must be at least 1 day")
+        if self.params is None or (self._res is None and self.kind in ("ets", "sarimax")):
+            self.fit()
+        y, steps = self.y, np.arange(1, h + 1)
+        assert self.params is not None
+        if self.kind == "naive":
+            return _normal(np.full(h, y[-1]), self.params[0] * np.sqrt(steps))
+        if self.kind == "seasonal_naive":
+            last = y[-SEASON:]
+            mean = np.array([last[(i - 1) % SEASON] for i in steps])
+            return _normal(mean, self.params[0] * np.sqrt(np.ceil(steps / SEASON)))
+        start = self.end + timedelta(days=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.kind == "ets":
+                n = len(y)
+                bands = {}
+                for alpha in (0.2, 0.05):
+                    f = self._res.get_prediction(start=n, end=n + h - 1).summary_frame(alpha=alpha)
+                    bands[alpha] = (f["pi_lower"].to_numpy(), f["pi_upper"].to_numpy())
+                mean = f["mean"].to_numpy()
+                return Forecast(mean, *bands[0.2], *bands[0.05])
+            pred = self._res.get_forecast(h, exog=self._design(start, h, exog_future))
+            mean = np.asarray(pred.predicted_mean)
+            ci80, ci95 = np.asarray(pred.conf_int(alpha=0.2)), np.asarray(pred.conf_int(alpha=0.05))
+            return Forecast(mean, ci80[:, 0], ci80[:, 1], ci95[:, 0], ci95[:, 1])
+
+    # ------------------------------------------------------------------------------ (de)serialise
+    def spec(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "exog": list(self.exog),
+            "params": self.params,
+            "param_names": self.param_names,
+            "interval_scale": list(self.interval_scale),
+            "season": SEASON,
+            "design": self.design_names() if self.kind == "sarimax" else [],
+        }
+
+    def train_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame({"ts": [(self.start + timedelta(days=i)).isoformat() for i in range(len(self.y))]})
+        frame["y"] = self.y
+        for j, name in enumerate(self.exog):
+            assert self.exog_train is not None
+            frame[name] = self.exog_train[:, j]
+        return frame
+
+    @classmethod
+    def from_saved(cls, spec: dict[str, Any], train: pd.DataFrame) -> ForecastModel:
+        exog = tuple(spec["exog"])
+        model = cls(
+            kind=spec["kind"],
+            start=date.fromisoformat(spec["start"]),
+            y=train["y"].to_numpy(dtype=float),
+            exog=exog,
+            exog_train=train[list(exog)].to_numpy(dtype=float) if exog else None,
+            params=list(spec["params"]),
+            interval_scale=tuple(spec.get("interval_scale", (1.0, 1.0))),  # type: ignore[arg-type]
+        )
+        return model.fit()
+
+
+__all__ = ["KINDS", "SEASON", "Forecast", "ForecastModel", "Kind"]

@@ -1,0 +1,5 @@
+"""``python -m jobs.ingest.recording``."""
+
+from jobs.ingest.recording import main
+
+main()

@@ -1,0 +1,192 @@
+"""The Ray task of one partition: bronze (framework run), silver, ledger — each step exactly once, retry-safe."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.compute as pc
+import ray
+
+from jobs.ingest.errors import IngestConfigError
+from jobs.ingest.plan import PARENT_ENDPOINTS, Partition, children_of
+from jobs.runtime import ray_retry_options
+from lakehouse import BatchKey, Lakehouse
+
+log = logging.getLogger(__name__)
+
+LEDGER = "ops.ingest_partitions"
+# silver of these is built once all their partitions landed (it joins records of several endpoints)
+FINALIZE_ONLY = {("pokeapi", "pokemon")}
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """Everything a worker needs to run one partition (picklable; the spec dict travels with it)."""
+
+    run_key: str
+    part: Partition
+    spec: dict[str, Any]
+    lake_root: str
+    base_url: str | None = None
+    namespace: str | None = None
+    chaos: dict[str, Any] | None = None
+
+
+def _ledger(lake: Lakehouse, run_key: str, partition_id: str) -> dict[str, dict[str, Any]]:
+    if not lake.exists(LEDGER):
+        return {}
+    expr = (pc.field("run_key") == run_key) & (pc.field("partition_id") == partition_id)
+    return {r["event"]: r for r in lake.read(LEDGER, filter=expr).to_pylist()}
+
+
+def _event(lake: Lakehouse, job: PartitionJob, event: str, **values: Any) -> None:
+    row = {
+        "run_key": job.run_key,
+        "partition_id": job.part.id,
+        "event": event,
+        "source": job.part.source,
+        "endpoint": job.part.endpoint,
+        "run_seq": None,
+        "records": None,
+        "silver_rows": None,
+        "pid": os.getpid(),
+        "at": datetime.now(UTC),
+    } | values
+    lake.write(LEDGER, [row], mode="append", batch=BatchKey(f"ingest/{job.run_key}/{job.part.short_id}/{event}"))
+
+
+def _bronze_records(lake: Lakehouse, part: Partition, run_seq: int) -> list[dict[str, Any]]:
+    expr = (
+        (pc.field("source") == part.source)
+        & (pc.field("endpoint") == part.endpoint)
+        & (pc.field("partition") == part.key)
+        & (pc.field("run_seq") == run_seq)
+    )
+    table = lake.read("bronze.api_records", filter=expr, columns=["page_key", "record_index", "record"])
+    table = table.sort_by([("page_key", "ascending"), ("record_index", "ascending")])
+    return [orjson.loads(r) for r in table.column("record").to_pylist()]
+
+
+def _crash_here(job: PartitionJob) -> None:
+    """Test hook: the worker process dies once (``os._exit``) after bronze, before silver."""
+    chaos = job.chaos or {}
+    marker = chaos.get("marker")
+    if marker and chaos.get("partition_id") == job.part.id and not Path(marker).exists():
+        Path(marker).write_text(f"{chaos.get('mode', 'exit')} in pid {os.getpid()}\n")
+        if chaos.get("mode") == "raise":
+            raise IngestConfigError(f"chaos: {job.part.id} fails once on purpose", hint="resume the run")
+        os._exit(1)
+
+
+def run_partition_job(job: PartitionJob) -> dict[str, Any]:
+    """Run one partition; safe to repeat: a done partition is skipped, a half-done one continues."""
+    import connectors.tmdb.client  # noqa: F401  (registers the id_list paginator in this worker)
+    from connectors.core import run_partition
+    from connectors.core.state import read_state
+    from jobs.ingest.limiter import ClusterLimiter
+
+    lake = Lakehouse(job.lake_root)
+    part = job.part
+    events = _ledger(lake, job.run_key, part.id)
+    if "done" in events:  # resumed run: nothing to redo, but children are planned from what landed
+        done = events["done"]
+        parent = (part.source, part.endpoint) in PARENT_ENDPOINTS
+        landed = _bronze_records(lake, part, int(done["run_seq"])) if parent else []
+        return {
+            "id": part.id,
+            "source": part.source,
+            "endpoint": part.endpoint,
+            "records": done["records"] or 0,
+            "silver_rows": done["silver_rows"] or 0,
+            "children": children_of(part.source, part.endpoint, landed),
+            "skipped": True,
+            "requests": 0,
+        }
+    state = read_state(lake, part.source, part.endpoint, part.key)
+    if "started" in events:
+        run_seq = int(events["started"]["run_seq"])
+    else:
+        run_seq = state.run_seq + 1
+        _event(lake, job, "started", run_seq=run_seq)
+    summary: dict[str, Any] = {"requests": 0, "retries": 0, "waited_s": 0.0, "quarantined": 0}
+    if state.run_seq < run_seq:  # bronze run not complete yet: run (or resume) it
+        limiter = ClusterLimiter(part.source, namespace=job.namespace)
+        summary = run_partition(
+            job.spec,
+            part.endpoint,
+            partition=part.partition,
+            lake_root=job.lake_root,
+            limiter=limiter,
+            base_url=job.base_url,
+        )
+        run_seq = int(summary["run_seq"])
+    _crash_here(job)
+    records = _bronze_records(lake, part, run_seq)
+    ctx = dict(part.partition)
+    if (part.source, part.endpoint) == ("spotify", "tracks"):
+        ctx["audio_features"] = _audio_features(job, [str(r["id"]) for r in records])
+    silver_rows, quarantined = 0, 0
+    if (part.source, part.endpoint) not in FINALIZE_ONLY:
+        silver_rows, quarantined = write_silver(lake, job.run_key, part, records, ctx)
+    _event(lake, job, "done", run_seq=run_seq, records=len(records), silver_rows=silver_rows)
+    return {
+        "id": part.id,
+        "source": part.source,
+        "endpoint": part.endpoint,
+        "records": len(records),
+        "silver_rows": silver_rows,
+        "quarantined": summary.get("quarantined", 0) + quarantined,
+        "children": children_of(part.source, part.endpoint, records),
+        "skipped": False,
+        "requests": summary.get("requests", 0),
+        "retries": summary.get("retries", 0),
+        "waited_s": summary.get("waited_s", 0.0),
+        "pid": os.getpid(),
+    }
+
+
+def _audio_features(job: PartitionJob, ids: list[str]) -> list[dict[str, Any]] | None:
+    from connectors.core import RunOptions, make_client, parse_spec
+    from connectors.spotify.source import audio_features
+    from jobs.ingest.limiter import ClusterLimiter
+
+    options = RunOptions(base_url=job.base_url, limiter=ClusterLimiter("spotify", namespace=job.namespace))
+    with make_client(parse_spec(job.spec, origin="connectors.spotify"), options) as client:
+        return audio_features(client, ids)
+
+
+def write_silver(
+    lake: Lakehouse, run_key: str, part: Partition, records: list[dict[str, Any]], ctx: dict[str, Any]
+) -> tuple[int, int]:
+    """Typed rows of ``records`` merged into their silver tables in one load; rejects quarantined."""
+    from jobs.ingest.silver import to_silver
+
+    rows, rejected = to_silver(part.source, part.endpoint, records, ctx)
+    lineage = part.id
+    written = 0
+    tag = hashlib.sha1(f"{run_key}/{part.id}".encode()).hexdigest()[:16]
+    with lake.load(f"ingest.{part.source}") as load:
+        for table, items in sorted(rows.items()):
+            if not items:
+                continue
+            batch = BatchKey(f"ingest/silver/{tag}/{table}")
+            written += load.write(table, [r | {"lineage": lineage} for r in items], batch=batch).rows
+        if rejected.items:
+            load.quarantine(rejected.items, entity=f"silver:{part.endpoint}", batch=BatchKey(f"ingest/q/{tag}"))
+    return written, len(rejected.items)
+
+
+@ray.remote(**ray_retry_options())
+def ingest_partition(job: PartitionJob) -> dict[str, Any]:
+    """Ray task wrapper (transient errors and dead workers are retried; every step is idempotent)."""
+    return run_partition_job(job)
+
+
+__all__ = ["FINALIZE_ONLY", "PartitionJob", "ingest_partition", "run_partition_job", "write_silver"]
