@@ -70,8 +70,8 @@ def register(app: typer.Typer) -> None:
             value_col = "value"
         options = DiscoveryOptions(
             max_lag=max_lag,
-            method=method,
-            null=null,
+            method=method,  # type: ignore[arg-type]  # validated by DiscoveryOptions
+            null=null,  # type: ignore[arg-type]
             fdr=fdr,
             correction=correction,  # type: ignore[arg-type]
             adjust=Adjust(detrend=detrend, difference=difference, seasonal=seasonal, prewhiten=prewhiten),  # type: ignore[arg-type]
@@ -205,7 +205,7 @@ def register(app: typer.Typer) -> None:
             emit_json(doc)
             return
         console.print(
-            f"[bold]{doc['a']} ~ {doc['b']}[/bold]  lag {doc['lag']} (positive: a leads b)  [{doc['change']}]"
+            f"[bold]{doc['a']} ~ {doc['b']}[/bold]  lag {doc['lag']} (positive: a leads b)  \\[{doc['change']}]"
         )
         console.print(
             f"r {_fmt(doc['r'], '+.3f')} (raw {_fmt(doc['r_raw'], '+.3f')}), 95% CI [{_fmt(doc['ci_low'], '+.2f')}, "

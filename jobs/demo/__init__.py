@@ -14,9 +14,16 @@ from lakehouse import Lakehouse
 STEPS: list[tuple[str, str]] = [
     ("macro data bronze -> silver -> gold", "jobs.demo.macro:run"),
     ("built-in connectors via Ray: bronze -> silver -> gold", "jobs.ingest.demo:run"),
+    ("enterprise systems (synthetic, seeded) with planted truth", "jobs.kpi.demo_synth:run"),
     ("correlation discovery on gold series", "jobs.correlate.demo:run"),
     ("entity reconciliation with stable ids", "jobs.reconcile.demo:run"),
     ("data-quality summary", "jobs.reconcile.demo:dq_summary"),
+    ("marketing KPIs (CAC, ROAS, revenue, ...) to gold", "jobs.kpi.demo_kpi:run"),
+    ("forecasts (ETS/SARIMAX vs baselines) registered in MLflow", "jobs.forecast.demo_forecast:run"),
+    ("anomalies, level shifts and cross-source alerts", "jobs.anomaly.demo_anomaly:run"),
+    ("RAG index: documents -> all-MiniLM-L6-v2 -> Milvus", "jobs.index:demo_step"),
+    ("weekly insights report with correlation-change alerts", "jobs.report:demo_step"),
+    ("explorer web page (with --serve)", "jobs.report.explorer:run"),
 ]
 
 

@@ -1,0 +1,140 @@
+"""Adjustments before testing (differencing, calendar removal, detrending, AR(1) pre-whitening) and standardising."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from jobs.correlate.options import Adjust
+
+
+@dataclass
+class Adjusted:
+    """The adjusted matrix (rows may be fewer than the input's: differencing/pre-whitening drop rows)."""
+
+    values: np.ndarray
+    index: pd.DatetimeIndex
+    steps: list[str]
+
+
+def calendar_groups(index: pd.DatetimeIndex, freq: str | None, seasonal: str) -> tuple[np.ndarray, str] | None:
+    """Group labels for calendar/seasonal removal, or None when not applicable/too short."""
+    kind = seasonal
+    if seasonal == "auto":
+        kind = {"D": "dow", "M": "moy", "Q": "qoy"}.get(freq or "", "none")
+    if kind == "dow" and len(index) >= 28:
+        return np.asarray(index.dayofweek), "day-of-week"
+    if kind == "moy" and len(index) >= 36:
+        return np.asarray(index.month) - 1, "month-of-year"
+    if kind == "qoy" and len(index) >= 16:
+        return np.asarray(index.quarter) - 1, "quarter-of-year"
+    return None
+
+
+def remove_group_means(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Subtract each series' NaN-aware mean per calendar group (keeps the overall mean)."""
+    out = x.copy()
+    overall = np.nanmean(x, axis=0)
+    for g in np.unique(groups):
+        rows = groups == g
+        with np.errstate(invalid="ignore"):
+            means = np.nanmean(x[rows], axis=0) if rows.sum() else overall
+        out[rows] -= np.where(np.isnan(means), overall, means) - overall
+    return out
+
+
+def detrend_linear(x: np.ndarray) -> np.ndarray:
+    """Remove a least-squares line from every column, using only its observed values."""
+    n = x.shape[0]
+    t = np.arange(n, dtype=np.float64)
+    mask = ~np.isnan(x)
+    cnt = mask.sum(axis=0).clip(min=1)
+    xf = np.where(mask, x, 0.0)
+    tm = (mask * t[:, None]).sum(axis=0) / cnt
+    xm = xf.sum(axis=0) / cnt
+    tc = np.where(mask, t[:, None] - tm, 0.0)
+    denom = (tc**2).sum(axis=0)
+    slope = np.divide((tc * (xf - xm)).sum(axis=0), denom, out=np.zeros_like(denom), where=denom > 0)
+    return x - (xm + slope * (t[:, None] - tm))
+
+
+def ar1_coefficients(x: np.ndarray) -> np.ndarray:
+    """Lag-1 autocorrelation of every column (NaN-aware, centred)."""
+    xc = x - np.nanmean(x, axis=0)
+    xf = np.nan_to_num(xc)
+    num = (xf[1:] * xf[:-1]).sum(axis=0)
+    den = (xf**2).sum(axis=0)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def adjust(values: np.ndarray, index: pd.DatetimeIndex, freq: str | None, options: Adjust) -> Adjusted:
+    """Apply ``options`` in a fixed order: difference, calendar removal, detrend, pre-whiten."""
+    x = np.asarray(values, dtype=np.float64)
+    steps: list[str] = []
+    for _ in range(options.difference):
+        x = x[1:] - x[:-1]
+        index = index[1:]
+        steps.append("difference")
+    if options.seasonal != "none":
+        found = calendar_groups(index, freq, options.seasonal)
+        if found is not None:
+            x = remove_group_means(x, found[0])
+            steps.append(f"remove {found[1]} means")
+    if options.detrend == "linear":
+        x = detrend_linear(x)
+        steps.append("linear detrend")
+    if options.prewhiten == "ar1":
+        phi = ar1_coefficients(x)
+        x = x[1:] - phi * x[:-1]
+        index = index[1:]
+        steps.append("AR(1) pre-whitening")
+    return Adjusted(values=x, index=index, steps=steps)
+
+
+def ranks(x: np.ndarray) -> np.ndarray:
+    """Average ranks per column over observed values (NaN stays NaN)."""
+    return rankdata(x, axis=0, nan_policy="omit")
+
+
+def standardise(x: np.ndarray, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+    """(z, mask): each column centred and scaled over its observed values, missing set to 0."""
+    mask = ~np.isnan(x)
+    cnt = mask.sum(axis=0).clip(min=1)
+    mean = np.where(mask, x, 0.0).sum(axis=0) / cnt
+    centred = np.where(mask, x - mean, 0.0)
+    sd = np.sqrt((centred**2).sum(axis=0) / cnt)
+    z = np.divide(centred, sd, out=np.zeros_like(centred), where=sd > 0)
+    return np.ascontiguousarray(z, dtype=dtype), mask
+
+
+def autocorrelations(z: np.ndarray, max_k: int) -> np.ndarray:
+    """Biased sample ACF at lags 1..max_k of every standardised column -> (N, max_k)."""
+    n = z.shape[0]
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    f = np.fft.rfft(z.astype(np.float64), n=size, axis=0)
+    ac = np.fft.irfft(f * np.conj(f), n=size, axis=0)[: max_k + 1]
+    denom = ac[0].copy()
+    denom[denom == 0] = 1.0
+    return (ac[1:] / denom).T
+
+
+def acf_truncation(n: int) -> int:
+    """How many autocorrelation lags enter the effective-sample-size formula."""
+    return int(min(max(n // 5, 1), max(10, int(np.sqrt(n)))))
+
+
+__all__ = [
+    "Adjusted",
+    "acf_truncation",
+    "adjust",
+    "ar1_coefficients",
+    "autocorrelations",
+    "calendar_groups",
+    "detrend_linear",
+    "ranks",
+    "remove_group_means",
+    "standardise",
+]
