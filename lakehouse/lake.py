@@ -81,6 +81,7 @@ class Lakehouse:
         self.min_vacuum_retention_hours = min_vacuum_retention_hours
         self._ledger: LoadLedger | None = None
         self._open_tables: dict[str, DeltaTable] = {}
+        self._batch_index: dict[str, tuple[int, dict[str, str]]] = {}
         if "://" not in self.root:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
@@ -295,13 +296,18 @@ class Lakehouse:
                     f"{spec.name}: merge key column {key!r} has {table.column(key).null_count} null(s)"
                 )
 
-    @staticmethod
-    def _load_of_batch(dt: DeltaTable, batch: BatchKey) -> str | None:
-        for commit in dt.history(limit=5000):
-            if commit.get("covary.batch") == batch.tag:
-                value = commit.get("covary.load_id")
-                return str(value) if value is not None else None
-        return None
+    def _load_of_batch(self, dt: DeltaTable, batch: BatchKey) -> str | None:
+        """The load that committed ``batch`` (from commit metadata), indexed incrementally per table."""
+        uri = dt.table_uri
+        seen_version, index = self._batch_index.get(uri, (-1, {}))
+        version = dt.version()
+        if version > seen_version:
+            for commit in dt.history(limit=min(version - seen_version, 100_000)):
+                tag = commit.get("covary.batch")
+                if tag is not None and commit.get("covary.load_id") is not None:
+                    index.setdefault(str(tag), str(commit["covary.load_id"]))
+            self._batch_index[uri] = (version, index)
+        return index.get(batch.tag)
 
     # ------------------------------------------------------------------------------------ read
     def read(

@@ -1,0 +1,3 @@
+from jobs.runtime import cli_entry
+
+cli_entry("report")

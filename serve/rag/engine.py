@@ -1,0 +1,207 @@
+"""The RAG engine: hybrid retrieval over Milvus, sources with citations, and answers from a pluggable backend."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Any
+
+from jobs.index.embed import embed
+from jobs.index.store import Hit, Mode, VectorStore
+from lakehouse import Lakehouse
+from serve.rag.answer import NO_ANSWER, Answer, Source, caveat_for, extractive_answer
+from serve.rag.backends import ChatEndpoint, check_backend, endpoint_for, messages_for
+from serve.rag.errors import BadQuestionError
+from serve.rag.safety import is_causal, sanitize, ungrounded_numbers
+
+log = logging.getLogger(__name__)
+MAX_QUESTION = 2000
+
+
+class RagEngine:
+    """Plain-Python core shared by the Serve app (inside one Ray actor), the CLI and the benchmark."""
+
+    def __init__(self, lake: Lakehouse, store: VectorStore | None = None) -> None:
+        self.lake = lake
+        self.store = store or VectorStore.from_settings(lake.root)
+
+    # ------------------------------------------------------------------------------- retrieval
+    def retrieve(
+        self, question: str, *, k: int = 5, kinds: list[str] | None = None, mode: Mode = "hybrid"
+    ) -> list[Hit]:
+        vector = embed([question])[0] if mode != "keyword" else None
+        return self.store.search(vector, question, k=k, mode=mode, kinds=kinds)
+
+    def sources(self, hits: list[Hit], extra: list[dict[str, Any]] | None = None) -> list[Source]:
+        """Number the retrieved documents (chunks of one document merge into one source)."""
+        out: dict[str, Source] = {}
+        for hit in hits:
+            c = hit.chunk
+            src = out.get(c.doc_id)
+            if src is None:
+                out[c.doc_id] = Source(
+                    n=len(out) + 1,
+                    doc_id=c.doc_id,
+                    kind=c.kind,
+                    title=c.title,
+                    text=c.body,
+                    source_table=c.source_table,
+                    source_version=int(c.source_version),
+                    finding_id=c.finding_id,
+                    score=round(hit.score, 5),
+                    chunk_ids=[c.chunk_id],
+                )
+            else:
+                src.text += "\n" + c.body
+                src.chunk_ids.append(c.chunk_id)
+        for item in extra or []:
+            n = len(out) + 1
+            out[f"extra:{n}"] = Source(
+                n=n,
+                doc_id=str(item.get("doc_id", f"query:{n}")),
+                kind=str(item.get("kind", "query")),
+                title=str(item["title"]),
+                text=str(item["text"]),
+                source_table=str(item.get("source_table", "")),
+                source_version=int(item.get("source_version", -1)),
+                sql=item.get("sql"),
+            )
+        sources = list(out.values())
+        for src in sources:  # findings: the whole document, so caveats/confounders are always at hand
+            if src.kind == "finding" and src.finding_id:
+                full = self.store.doc_chunks(src.doc_id)
+                if full:
+                    src.text = "\n".join(c.body for c in full)
+        return sources
+
+    def prepare(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        kinds: list[str] | None = None,
+        mode: Mode = "hybrid",
+        extra: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Everything a backend needs: numbered sources, the extractive answer, the caveat and the LLM prompt."""
+        question = _check(question, k)
+        started = time.perf_counter()
+        hits = self.retrieve(question, k=k, kinds=kinds, mode=mode)
+        sources = self.sources(hits, extra)
+        causal = is_causal(question)
+        if causal:  # "why"/"cause" questions are answered from findings first (stats, confounders, caveats)
+            sources.sort(key=lambda s: (s.kind != "finding" or not s.finding_id, s.n))
+            for i, src in enumerate(sources, start=1):
+                src.n = i
+        text = extractive_answer(question, sources, lead_findings=2 if causal else 0) if sources else NO_ANSWER
+        return {
+            "question": question,
+            "causal": causal,
+            "sources": sources,
+            "extractive": text,
+            "caveat": caveat_for(sources) if causal else None,
+            "messages": messages_for(question, sources),
+            "retrieval_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+
+    # ---------------------------------------------------------------------------------- answer
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        backend: str = "extractive",
+        kinds: list[str] | None = None,
+        mode: Mode = "hybrid",
+        endpoint: ChatEndpoint | None = None,
+        extra: list[dict[str, Any]] | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        check_backend(backend)
+        prep = self.prepare(question, k=k, kinds=kinds, mode=mode, extra=extra)
+        if backend == "extractive" or not prep["sources"]:
+            text = prep["extractive"]
+        else:
+            text = sanitize((endpoint or endpoint_for(backend)).complete(prep["messages"]))
+        return finish(prep, text, backend, started)
+
+    def add_document(self, name: str, text: str | bytes, *, uploaded_by: str = "cli") -> dict[str, Any]:
+        """Store a user document and index it right away (only the user kind is re-checked)."""
+        from jobs.index.job import add_user_document, run_index
+
+        doc = add_user_document(self.lake, name=name, text=text, uploaded_by=uploaded_by)
+        summary = run_index(self.lake, store=self.store, kinds=["user"])
+        return {"doc_id": doc.doc_id, "title": doc.title, "content_hash": doc.content_hash, "index": summary}
+
+    def stats(self) -> dict[str, Any]:
+        return {"store": self.store.uri, "collection": self.store.collection, "chunks": self.store.count()}
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def finish(prep: dict[str, Any], text: str, backend: str, started: float) -> Answer:
+    """Attach citations and the causal caveat; flag numbers that appear in no cited source."""
+    sources: list[Source] = prep["sources"]
+    unverified = ungrounded_numbers(text, [s.text for s in sources])
+    return Answer(
+        question=prep["question"],
+        answer=text,
+        citations=[s.citation() for s in sources],
+        causal=prep["causal"],
+        caveat=prep["caveat"],
+        backend=backend,
+        grounded=not unverified,
+        unverified_numbers=unverified,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+
+
+def _check(question: str, k: int) -> str:
+    question = (question or "").strip()
+    if len(question) < 2:
+        raise BadQuestionError("the question is empty", hint="ask something, e.g. 'what does gold.kpis hold?'")
+    if len(question) > MAX_QUESTION:
+        raise BadQuestionError(f"the question is longer than {MAX_QUESTION} characters", hint="shorten it")
+    if not 1 <= k <= 50:
+        raise BadQuestionError(f"k must be between 1 and 50, got {k}")
+    return question
+
+
+# ----------------------------------------------------------------------------------- Ray actor
+class _RagActor:
+    """One RagEngine per lake inside a Ray actor: Milvus Lite is single-process and the model loads once."""
+
+    def __init__(self, lake_root: str | None) -> None:
+        from serve.query.deployments import _lake
+
+        self.engine = RagEngine(_lake(lake_root))
+
+    def call(self, method: str, kwargs: dict[str, Any]) -> Any:
+        from serve.query.deployments import Failure
+
+        if method not in {"prepare", "add_document", "stats"}:
+            raise ValueError(f"unknown RAG call {method!r}")
+        try:
+            return getattr(self.engine, method)(**kwargs)
+        except Exception as exc:
+            from covary.errors import CovaryError
+
+            if isinstance(exc, CovaryError):
+                return Failure(exc)
+            raise
+
+
+def rag_actor(lake_root: str | None) -> Any:
+    """The shared RAG actor for ``lake_root`` (created on first use by whichever ingress replica asks first)."""
+    import ray
+
+    key = hashlib.sha256(str(lake_root or "default").encode()).hexdigest()[:12]
+    actor = ray.remote(_RagActor).options(
+        name=f"covary-rag-{key}", get_if_exists=True, num_cpus=0, max_concurrency=4, max_restarts=2
+    )
+    return actor.remote(lake_root)
+
+
+__all__ = ["RagEngine", "finish", "rag_actor"]

@@ -1,0 +1,77 @@
+"""Retrieved text is data: sanitise it, delimit it for LLMs, spot causal questions and check numbers are grounded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+URL = re.compile(r"\b(?:https?|ftp|file|javascript|data):[^\s<>()\]\"']+", re.I)
+WWW = re.compile(r"\bwww\.[^\s<>()\]\"']+", re.I)
+MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+DELIMS = re.compile(r"<{1,}\s*/?\s*(source|sources|system|instructions?)\b[^>]*>{0,}", re.I)
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?%?")
+CITE = re.compile(r"\[\d+(?:,\s*\d+)*\]")
+
+CAUSAL = re.compile(
+    r"\b(why|cause[sd]?|causing|causal|because|due to|driv(e|es|en|ing|er|ers)|lead(s)? to|led to|result(s|ed)? in|"
+    r"effect(s)? of|impact(s|ed)?|affect(s|ed)?|reason(s)?|responsible|explain(s)?)\b",
+    re.I,
+)
+
+CAVEAT = (
+    "Correlation is not causation: the sources show that these series move together (and which one tends to move "
+    "first), not why. Lead/lag and Granger tests show temporal precedence only; a third factor may drive both."
+)
+
+
+INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b|\b(you are now|act as|system prompt)\b|"
+    r"\b(drop|delete|truncate|insert|update|alter|grant)\s+(table|from|into|schema|database)\b|"
+    r"\b(run|execute)\s+(this|the following)\s+(sql|query|command)\b|\bcall\s+the\s+\w+\s+tool\b",
+    re.I,
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Text that tries to instruct the assistant (prompt injection) or carries a write statement."""
+    return bool(INSTRUCTION.search(sentence))
+
+
+def is_causal(question: str) -> bool:
+    """Does the question ask about causes ("why did X change", "does X cause Y")?"""
+    return bool(CAUSAL.search(question))
+
+
+def sanitize(text: str) -> str:
+    """Plain text with no links, markup or delimiter look-alikes (retrieved text can never become a link)."""
+    text = MD_LINK.sub(lambda m: m.group(1), text)
+    text = HTML_TAG.sub("", text)
+    text = URL.sub("[link removed]", text)
+    text = WWW.sub("[link removed]", text)
+    text = DELIMS.sub("[delimiter removed]", text)
+    return text
+
+
+def delimit(n: int, title: str, citation: str, text: str) -> str:
+    """One source block for an LLM prompt; the text inside is sanitised so it cannot close the block."""
+    safe_title = sanitize(title).replace('"', "'")
+    return f'<source id="S{n}" title="{safe_title}" cite="{citation}">\n{sanitize(text)}\n</source>'
+
+
+def numbers(text: str) -> list[str]:
+    """Numbers mentioned in ``text`` (citation markers like [2] excluded), normalised for comparison."""
+    return [_norm(m.group(0)) for m in NUMBER.finditer(CITE.sub(" ", text))]
+
+
+def ungrounded_numbers(answer: str, sources: Iterable[str]) -> list[str]:
+    """Numbers in ``answer`` that appear in none of ``sources`` (an answer must not invent numbers)."""
+    known = {n for s in sources for n in numbers(s)}
+    return sorted({n for n in numbers(answer) if n not in known})
+
+
+def _norm(token: str) -> str:
+    return token.rstrip("%").replace(",", "").lstrip("+")
+
+
+__all__ = ["CAVEAT", "delimit", "is_causal", "looks_like_instruction", "numbers", "sanitize", "ungrounded_numbers"]
