@@ -19,18 +19,23 @@ def register(app: typer.Typer) -> None:
         """Run every pipeline step on bundled offline data (local Ray, local Delta, sqlite MLflow)."""
         from jobs.runtime import run_job
 
-        config = {"serve": serve, "steps": steps.split(",") if steps else []}
-        result = run_job("demo", config)
+        config: dict = {"serve": serve, "steps": steps.split(",") if steps else []}
         if as_json:
-            typer.echo(json.dumps(result, indent=2, default=str))
+            typer.echo(json.dumps(run_job("demo", config), indent=2, default=str))
             return
         console = Console()
-        for title, summary in result["steps"].items():
-            console.print(f"[bold green]✓[/bold green] {title} ({summary.pop('seconds')} s)")
+
+        def started(title: str) -> None:
+            console.print(f"[bold]…[/bold] {title}", highlight=False)
+
+        def done(title: str, summary: dict) -> None:
+            console.print(f"[bold green]✓[/bold green] {title} ({summary.pop('seconds')} s)", highlight=False)
             for line in summary.pop("lines", []):
-                console.print(f"    {line}")
+                console.print(f"    {line}", highlight=False, markup=False)
             for k, v in summary.items():
-                console.print(f"    {k}: {v}")
+                console.print(f"    {k}: {v}", highlight=False, markup=False)
+
+        result = run_job("demo", config | {"on_step_start": started, "on_step_done": done})
         out = Table("table", "version", "rows", "files", title="lakehouse")
         for t in result["tables"]:
             out.add_row(t["table"], str(t["version"]), str(t["rows"]), str(t["files"]))

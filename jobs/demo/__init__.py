@@ -38,8 +38,13 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
         if only and module_name.rsplit(".", 1)[-1] not in only:
             continue
         started = time.perf_counter()
-        summary = getattr(importlib.import_module(module_name), func_name)(lake, config)
+        if callable(on_start := config.get("on_step_start")):
+            on_start(title)
+        step_config = {k: v for k, v in config.items() if not callable(v)}
+        summary = getattr(importlib.import_module(module_name), func_name)(lake, step_config)
         results[title] = {"seconds": round(time.perf_counter() - started, 2), **summary}
+        if callable(on_done := config.get("on_step_done")):
+            on_done(title, dict(results[title]))
     return {
         "home": str(settings.home.resolve()),
         "lake": lake.root,
