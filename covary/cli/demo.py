@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+_QUIET = {
+    "TQDM_DISABLE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -19,11 +27,14 @@ def register(app: typer.Typer) -> None:
         """Run every pipeline step on bundled offline data (local Ray, local Delta, sqlite MLflow)."""
         from jobs.runtime import run_job
 
+        for key, value in _QUIET.items():  # progress bars of libraries would drown the step summaries
+            os.environ.setdefault(key, value)
+
         config: dict = {"serve": serve, "steps": steps.split(",") if steps else []}
         if as_json:
             typer.echo(json.dumps(run_job("demo", config), indent=2, default=str))
             return
-        console = Console()
+        console = Console(soft_wrap=True)
 
         def started(title: str) -> None:
             console.print(f"[bold]…[/bold] {title}", highlight=False)
