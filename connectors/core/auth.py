@@ -14,9 +14,10 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import SecretStr
 
+from connectors.core._registry import build_from_registry, register_type
 from connectors.core.clock import SYSTEM_CLOCK, Clock
 from connectors.core.secrets import resolve_secret
-from connectors.errors import CredentialError, SpecError
+from connectors.errors import CredentialError
 
 
 class Auth:
@@ -229,30 +230,14 @@ AUTH_MAP: dict[str, type[Auth]] = {
 
 def register_auth(name: str, cls: type[Auth]) -> None:
     """Make ``auth: {type: name}`` build ``cls(**rest_of_the_config)``."""
-    if not (isinstance(cls, type) and issubclass(cls, Auth)):
-        raise TypeError(f"{cls!r} is not a subclass of connectors.core.Auth")
-    AUTH_MAP[name] = cls
+    register_type(AUTH_MAP, Auth, name, cls)
 
 
 def build_auth(config: Auth | dict[str, Any] | str | None, *, where: str = "auth") -> Auth:
     """An :class:`Auth` from an instance, ``None``, a type name, or ``{type: ..., **options}``."""
-    if config is None:
-        return NoAuth()
-    if isinstance(config, Auth):
-        return config
-    if isinstance(config, str):
-        config = {"type": config}
-    options = dict(config)
-    kind = options.pop("type", None)
-    if kind not in AUTH_MAP:
-        raise SpecError(
-            f"{where}.type: unknown auth type {kind!r}",
-            hint=f"valid choices: {', '.join(sorted(AUTH_MAP))} (or register_auth a custom one)",
-        )
-    try:
-        return AUTH_MAP[kind](**options)
-    except TypeError as exc:
-        raise SpecError(f"{where}: bad options for auth type {kind!r}: {exc}") from None
+    return build_from_registry(
+        AUTH_MAP, Auth, config, default=NoAuth, where=where, label="auth type", register_fn="register_auth"
+    )
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from connectors.core._registry import build_from_registry, register_type
 from connectors.core.client import HttpResponse
 from connectors.core.selectors import get_path
 from connectors.errors import PaginationError, SpecError
@@ -312,30 +313,20 @@ PAGINATOR_MAP: dict[str, type[Paginator]] = {
 
 def register_paginator(name: str, cls: type[Paginator]) -> None:
     """Make ``paginator: {type: name}`` build ``cls(**rest_of_the_config)``."""
-    if not (isinstance(cls, type) and issubclass(cls, Paginator)):
-        raise TypeError(f"{cls!r} is not a subclass of connectors.core.Paginator")
-    PAGINATOR_MAP[name] = cls
+    register_type(PAGINATOR_MAP, Paginator, name, cls)
 
 
 def build_paginator(config: Paginator | dict[str, Any] | str | None, *, where: str = "paginator") -> Paginator:
     """A fresh paginator from an instance (used as is), None (single page), a type name or a dict."""
-    if config is None:
-        return SinglePagePaginator()
-    if isinstance(config, Paginator):
-        return config
-    if isinstance(config, str):
-        config = {"type": config}
-    options = dict(config)
-    kind = options.pop("type", None)
-    if kind not in PAGINATOR_MAP:
-        raise SpecError(
-            f"{where}.type: unknown paginator {kind!r}",
-            hint=f"valid choices: {', '.join(sorted(PAGINATOR_MAP))} (or register_paginator a custom one)",
-        )
-    try:
-        return PAGINATOR_MAP[kind](**options)
-    except TypeError as exc:
-        raise SpecError(f"{where}: bad options for paginator {kind!r}: {exc}") from None
+    return build_from_registry(
+        PAGINATOR_MAP,
+        Paginator,
+        config,
+        default=SinglePagePaginator,
+        where=where,
+        label="paginator",
+        register_fn="register_paginator",
+    )
 
 
 __all__ = [
