@@ -80,7 +80,8 @@ def _run(kind: str, text: str, *, url: str | None, token: str | None, max_rows: 
     console = Console()
     started = time.perf_counter()
     if url:
-        path, body = ("/v1/query", {"question": text}) if kind == "query" else ("/v1/sql", {"sql": text})
+        body: dict[str, str | int] = {"question": text} if kind == "query" else {"sql": text}
+        path = "/v1/query" if kind == "query" else "/v1/sql"
         if max_rows:
             body["max_rows"] = max_rows
         data = _http(url, token, path, body)
