@@ -84,7 +84,7 @@ class ReplayServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def base_url(self, connector: str) -> str:
         return f"{self.url}/{connector}"
@@ -157,7 +157,9 @@ class ReplayServer:
             extra |= rl_headers
             if limited:
                 return _json(429, {"message": "API rate limit exceeded"}, extra)
-        payload = orjson.loads(body) if body else {}
+        payload, bad_body = _parse_body(headers, body)
+        if bad_body:
+            return _json(400, {"message": bad_body}, extra)
         qs = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
         if route.faults:
             kind, retry_after = self.faults.transient(n)
@@ -417,6 +419,22 @@ def _drift(data: Any, route: Route) -> list[Any]:
             rec[field] = f"n/a ({rec[field]})"
             changed.append(rec.get(route.id_field))
     return changed
+
+
+def _parse_body(headers: dict[str, str], body: bytes) -> tuple[Any, str | None]:
+    """The request body as recorded payloads match it: JSON, a form as a dict, anything else (multipart
+    uploads, binary) as ``{}``. Returns ``(payload, error)``; a JSON body that does not parse is an error."""
+    if not body:
+        return {}, None
+    ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(body.decode("utf-8", "replace"))), None
+    if ctype.endswith("json") or (not ctype and body.lstrip()[:1] in (b"{", b"[")):
+        try:
+            return orjson.loads(body), None
+        except orjson.JSONDecodeError as exc:
+            return None, f"request body is not valid JSON: {exc}"
+    return {}, None
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes, float]:

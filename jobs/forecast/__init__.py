@@ -1,4 +1,8 @@
-"""The forecast job: per-series ETS/SARIMAX vs baselines by rolling-origin backtest, champions in MLflow."""
+"""The forecast job: per-series ETS/SARIMAX vs baselines by rolling-origin backtest, champions in MLflow.
+
+``{"mode": "evaluate"}`` replays the job at rolling origins over the last days instead and scores it on
+what happened (:mod:`jobs.forecast.evaluate`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,22 @@ from typing import Any
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
     from covary.settings import get_settings
-    from jobs.forecast.job import run_forecast
+    from jobs.forecast.errors import ForecastInputError
     from lakehouse import Lakehouse
 
     settings = get_settings()
     settings.ensure_home()
-    return run_forecast(Lakehouse.from_settings(settings), config)
+    lake = Lakehouse.from_settings(settings)
+    mode = config.get("mode", "fit")
+    if mode == "evaluate":
+        from jobs.forecast.evaluate import evaluate_holdout
+
+        return evaluate_holdout(lake, config)
+    if mode != "fit":
+        raise ForecastInputError(f"unknown forecast mode {mode!r}", hint="use 'fit' (default) or 'evaluate'")
+    from jobs.forecast.job import run_forecast
+
+    return run_forecast(lake, config)
 
 
 __all__ = ["main"]

@@ -18,6 +18,31 @@ KINDS: tuple[Kind, ...] = ("naive", "seasonal_naive", "ets", "sarimax")
 Z80, Z95 = 1.2815515655446004, 1.959963984540054
 SEASON = 7
 CAL_ORIGIN = date(2000, 1, 1)
+LONG_TERMS: tuple[str, ...] = ("trend_years", "annual_sin", "annual_cos")
+"""Calendar regressors that extrapolate far (a linear trend, the annual cycle)."""
+
+
+def keep_long_terms(res: Any, names: list[str], n: int) -> bool:
+    """Schwarz test of :data:`LONG_TERMS` in a fitted SARIMAX: keep them when their joint Wald statistic
+    (with the model's own covariance, so autocorrelated noise is not mistaken for a cycle) exceeds
+    ``k * ln(n)``, the penalty BIC charges for ``k`` extra parameters.
+
+    A linear trend or an annual cycle fitted to under two years of slow noise extrapolates badly; a strong
+    cycle (temperature, seasonal demand) passes easily.
+    """
+    idx = [names.index(c) for c in LONG_TERMS if c in names]
+    if not idx:
+        return False
+    b = np.asarray(res.params)[idx]
+    cov = np.asarray(res.cov_params())[np.ix_(idx, idx)]
+    try:
+        stat = float(b @ np.linalg.solve(cov, b))
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.isfinite(stat) and stat > len(idx) * np.log(n))
+
+
+SHORT_CALENDAR: tuple[str, ...] = tuple(c for c in CALENDAR_NAMES if c not in LONG_TERMS)
 
 
 @dataclass
@@ -52,7 +77,8 @@ class ForecastModel:
     """A forecaster fixed by its spec and training data; ``params`` pin a fitted model exactly.
 
     ``exog`` names the regressors (columns of ``exog_train`` and of the future input), besides the
-    deterministic calendar regressors (trend, weekday, holiday, annual cycle) that SARIMAX always uses.
+    deterministic ``calendar`` regressors SARIMAX uses (weekday, holiday; trend and annual cycle from two
+    years of data on).
     Refitting with stored ``params`` (``smooth``) reproduces the fitted model's forecasts exactly.
     """
 
@@ -64,7 +90,17 @@ class ForecastModel:
     params: list[float] | None = None
     interval_scale: tuple[float, float] = (1.0, 1.0)
     """Calibration factors (80%, 95%) that widen the model's intervals, learnt from backtest errors."""
+    calendar: tuple[str, ...] | None = None
+    """SARIMAX's calendar regressors (names from ``CALENDAR_NAMES``); ``None``: chosen on fit, see
+    :func:`keep_long_terms`."""
     _res: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.calendar or () if c not in CALENDAR_NAMES]
+        if unknown:
+            raise ForecastInputError(
+                f"unknown calendar regressor(s) {', '.join(unknown)}", hint=f"use {', '.join(CALENDAR_NAMES)}"
+            )
 
     @property
     def end(self) -> date:
@@ -72,7 +108,8 @@ class ForecastModel:
 
     # --------------------------------------------------------------------------------- design
     def _design(self, start: date, n: int, exog: np.ndarray | None) -> np.ndarray:
-        cal = calendar_features(start, n, origin=CAL_ORIGIN)
+        cols = [CALENDAR_NAMES.index(c) for c in self._calendar()]
+        cal = calendar_features(start, n, origin=CAL_ORIGIN)[:, cols]
         if self.exog:
             if exog is None or exog.shape != (n, len(self.exog)):
                 raise ForecastInputError(
@@ -83,7 +120,10 @@ class ForecastModel:
         return np.column_stack([np.ones(n), cal])
 
     def design_names(self) -> list[str]:
-        return ["const", *CALENDAR_NAMES, *self.exog]
+        return ["const", *self._calendar(), *self.exog]
+
+    def _calendar(self) -> tuple[str, ...]:
+        return CALENDAR_NAMES if self.calendar is None else self.calendar
 
     @property
     def param_names(self) -> list[str]:
@@ -107,27 +147,31 @@ class ForecastModel:
             d = y[lag:] - y[:-lag]
             self.params = [float(np.sqrt(np.mean(d**2)))] if self.params is None else self.params
             return self
-        index = pd.date_range(self.start, periods=len(y), freq="D")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if self.kind == "ets":
-                from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-                model = ETSModel(
-                    pd.Series(y, index=index), error="add", trend=None, seasonal="add", seasonal_periods=SEASON
-                )
-            else:
-                from statsmodels.tsa.statespace.sarimax import SARIMAX
-
-                model = SARIMAX(
-                    pd.Series(y, index=index), exog=self._design(self.start, len(y), self.exog_train), order=(1, 0, 0)
-                )
-            if self.params is None:
-                self._res = model.fit(disp=False)
-                self.params = [float(p) for p in np.asarray(self._res.params)]
-            else:
+            model = self._statsmodel()
+            if self.params is not None:
                 self._res = model.smooth(np.asarray(self.params))
+                return self
+            self._res = model.fit(disp=False)
+            if self.kind == "sarimax" and self.calendar is None:
+                keep = keep_long_terms(self._res, self.design_names(), len(y))
+                self.calendar = CALENDAR_NAMES if keep else SHORT_CALENDAR
+                if not keep:
+                    self._res = self._statsmodel().fit(disp=False)
+            self.params = [float(p) for p in np.asarray(self._res.params)]
         return self
+
+    def _statsmodel(self) -> Any:
+        index = pd.date_range(self.start, periods=len(self.y), freq="D")
+        endog = pd.Series(self.y, index=index)
+        if self.kind == "ets":
+            from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+            return ETSModel(endog, error="add", trend=None, seasonal="add", seasonal_periods=SEASON)
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+        return SARIMAX(endog, exog=self._design(self.start, len(self.y), self.exog_train), order=(1, 0, 0))
 
     # -------------------------------------------------------------------------------- predict
     def predict(self, h: int, exog_future: np.ndarray | None = None) -> Forecast:
@@ -182,6 +226,7 @@ class ForecastModel:
             "interval_scale": list(self.interval_scale),
             "season": SEASON,
             "design": self.design_names() if self.kind == "sarimax" else [],
+            "calendar": list(self._calendar()),
         }
 
     def train_frame(self) -> pd.DataFrame:
@@ -203,8 +248,9 @@ class ForecastModel:
             exog_train=train[list(exog)].to_numpy(dtype=float) if exog else None,
             params=list(spec["params"]),
             interval_scale=tuple(spec.get("interval_scale", (1.0, 1.0))),  # type: ignore[arg-type]
+            calendar=tuple(spec["calendar"]) if "calendar" in spec else CALENDAR_NAMES,
         )
         return model.fit()
 
 
-__all__ = ["KINDS", "SEASON", "Forecast", "ForecastModel", "Kind"]
+__all__ = ["KINDS", "LONG_TERMS", "SEASON", "Forecast", "ForecastModel", "Kind", "keep_long_terms"]

@@ -30,7 +30,8 @@ class SeriesInput:
         if not self.exog_names or self.exog_raw is None:
             return None, None
         cols = [
-            aligned_regressor(self.exog_raw[:origin, j], lag, origin, horizon) for j, lag in enumerate(self.exog_lags)
+            aligned_regressor(self.exog_raw[:origin, j], lag, origin, horizon, self.start)
+            for j, lag in enumerate(self.exog_lags)
         ]
         return np.column_stack([c[0] for c in cols]), np.column_stack([c[1] for c in cols])
 
@@ -42,12 +43,24 @@ class SeriesInput:
         return self.regressors(len(self.y), horizon)[1]
 
 
-def scenario(x: np.ndarray, horizon: int) -> np.ndarray:
-    """Future values of a regressor not yet known: the last week's mean plus its weekday profile.
+MIN_SCENARIO_MODEL_DAYS = 8 * SEASON
 
-    The profile is the mean deviation of each weekday over the last 8 weeks, so planned spend keeps its
-    weekly rhythm while a weather series (no weekday pattern) continues flat at its recent level.
+
+def scenario(x: np.ndarray, horizon: int, start: date | None = None) -> np.ndarray:
+    """Future values of a regressor not yet known, forecast from its own history (``start``: its first day).
+
+    With ``start`` and at least 8 weeks of history the regressor gets its own SARIMAX(1,0,0) with calendar
+    regressors, so a planned-spend series keeps its weekday rhythm while a weather anomaly decays back to
+    the usual level instead of being carried forward. Otherwise (or when that fit fails) the scenario is
+    the last week's mean plus the mean weekday deviation over the last 8 weeks.
     """
+    if start is not None and len(x) >= MIN_SCENARIO_MODEL_DAYS:
+        try:
+            mean = ForecastModel("sarimax", start, x).fit().predict(horizon).mean
+        except (np.linalg.LinAlgError, ValueError):
+            mean = None
+        if mean is not None and np.all(np.isfinite(mean)):
+            return mean
     weeks = min(8, len(x) // SEASON)
     tail = x[len(x) - weeks * SEASON :].reshape(weeks, SEASON)
     profile = (tail - tail.mean(axis=1, keepdims=True)).mean(axis=0)
@@ -55,14 +68,17 @@ def scenario(x: np.ndarray, horizon: int) -> np.ndarray:
     return np.array([level + profile[i % SEASON] for i in range(horizon)])
 
 
-def aligned_regressor(x: np.ndarray, lag: int, n_train: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+def aligned_regressor(
+    x: np.ndarray, lag: int, n_train: int, horizon: int, start: date | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Regressor ``x`` lagged by ``lag`` days for the training days and the next ``horizon`` days.
 
     Values the lag does not reach into history for come from :func:`scenario` (e.g. planned spend or
     a weather outlook); a model that needs them pays for that uncertainty in its backtests.
     """
     x = x[:n_train]
-    ext = np.concatenate([x, scenario(x, horizon)])
+    unknown = horizon - lag
+    ext = np.concatenate([x, scenario(x, unknown, start)]) if unknown > 0 else x
     idx = np.arange(n_train + horizon) - lag
     lagged = ext[np.clip(idx, 0, None)]
     return lagged[:n_train], lagged[n_train:]

@@ -19,7 +19,8 @@ SERIES_VALUES, SERIES_CATALOG = "gold.series_values", "gold.series_catalog"
 _SUM_HINTS = re.compile(
     r"\b(count|number of|total|amount|spend|spent|cost|revenue|sales|clicks?|impressions?|conversions?|"
     r"installs?|signups?|orders?|visits?|sessions?|downloads?|plays?|streams?|views?|stars?|commits?|"
-    r"events?|units|budget|precipitation|rain|volume|quantity)\b"
+    r"events?|units|budget|precipitation|rain|volume|quantity|leads?|deals?|tickets?|cases|defect\w*|"
+    r"failures?|hires?|leaving|leavers|absent|absences?|kwh|energy used|hours logged|expenses?)\b"
 )
 _AVG_HINTS = re.compile(r"\b(rate|ratio|average|mean|percent|share|index|level|price|temperature|score|per)\b")
 _ID_LIKE = re.compile(r"(^id$|_id$|^year$|^month$|^day$|^quarter$|_key$|hash|version)")
@@ -140,9 +141,13 @@ class Measure:
     time_column: str | None = None
 
     @property
-    def names(self) -> set[str]:
+    def own_names(self) -> set[str]:
         short = self.name.rsplit(".", 1)[-1].lower()
-        return {self.name.lower(), short, short.replace("_", " ")} | {s.lower() for s in self.synonyms}
+        return {self.name.lower(), short, short.replace("_", " ")}
+
+    @property
+    def names(self) -> set[str]:
+        return self.own_names | {s.lower() for s in self.synonyms}
 
 
 @dataclass(frozen=True)

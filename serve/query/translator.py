@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -105,7 +105,8 @@ class DeterministicTranslator:
             if not name:
                 continue
             if re.search(rf"(?<![a-z0-9_]){re.escape(name)}(?![a-z0-9_])", text):
-                best = max(best, 100.0 + len(name))  # exact mention beats fuzzy; longer wins
+                own = name in measure.own_names  # the measure's own name beats another's synonym
+                best = max(best, 100.0 + len(name) + (0.5 if own else 0.0))  # exact beats fuzzy; longer wins
             elif len(name) > 3:
                 clean = " ".join(words(name))
                 best = max(
@@ -185,16 +186,14 @@ class DeterministicTranslator:
                 understood={"question": question},
             )
         measure, score = m
+        measure, agg_word = with_requested_aggregation(measure, text)
         info = self.layer.tables[measure.table]
         anchor = date.fromisoformat(info.max_time[:10]) if info.max_time else None
         periods, text = find_periods(text, anchor)
         tcol = measure.time_column
 
-        grain = None
-        gm = _GRAIN_RE.search(text)
-        if gm:
-            grain = GRAINS[gm.group(1) or gm.group(2)]
-        elif _TREND_RE.search(text) and tcol:
+        grain = _grain(text)
+        if grain is None and _TREND_RE.search(text) and tcol:
             grain = _default_grain(info)
         top = _top(text)
 
@@ -228,6 +227,8 @@ class DeterministicTranslator:
             "periods": [p.label for p in periods],
             "top": top,
             "compare": compare,
+            "aggregation": measure.expr.partition("(")[0],
+            "aggregation_asked": agg_word,
         }
         alias = _alias(measure)
         filt_text = "".join(f", {d.column} = {v}" for d, v in filters)
@@ -319,10 +320,7 @@ class DeterministicTranslator:
         understood: dict[str, Any],
         filt_text: str,
     ) -> Translation:
-        agg, _, inner = measure.expr.partition("(")
-        inner = inner.rstrip(")")
-        a = f"{agg}({inner}) FILTER (WHERE {p1.sql(tcol)})"
-        b = f"{agg}({inner}) FILTER (WHERE {p2.sql(tcol)})"
+        a, b = _filtered(measure.expr, p1.sql(tcol)), _filtered(measure.expr, p2.sql(tcol))
         cond = " AND ".join([*where, f"(({p1.sql(tcol)}) OR ({p2.sql(tcol)}))"])
         l1, l2 = (re.sub(r"[^a-z0-9]+", "_", p.label.lower()).strip("_") for p in (p1, p2))
         if l1 == l2:
@@ -398,6 +396,73 @@ class DeterministicTranslator:
             "trend-driven correlation; untested - see /v1/findings for tested results).",
             understood=understood,
         )
+
+
+_AGG_WORDS = {
+    "average": "AVG",
+    "avg": "AVG",
+    "mean": "AVG",
+    "median": "MEDIAN",
+}
+_AGG_RE = re.compile(rf"\b({'|'.join(_AGG_WORDS)})\b")
+_SIMPLE_AGG_RE = re.compile(r"^(SUM|AVG|MEDIAN|MIN|MAX)\(([A-Za-z_][A-Za-z0-9_\.\"]*)\)$")
+
+
+def with_requested_aggregation(measure: Measure, text: str) -> tuple[Measure, str | None]:
+    """The measure aggregated as the question asks, for plain ``AGG(column)`` measures (a ratio KPI such as
+    ROAS keeps its definition).
+
+    - "average" of an additive measure (one that sums by default) is the average *per day*:
+      ``SUM(x) / COUNT(DISTINCT day)`` — the mean daily total, whatever the number of rows per day
+      (a per-row AVG over campaign x country rows would be a different, smaller number);
+    - "median" of an additive measure only where there is one row per day (a series); elsewhere the
+      default stays (a median of per-row values is not the median day);
+    - "median" of an averaged measure (a rate, a level) is the median of its values;
+    - "total"/"sum" never turn an averaged measure into a sum, and "maximum"/"minimum" keep meaning the
+      top/bottom period (see ``_top``).
+    """
+    m = _AGG_RE.search(text)
+    simple = _SIMPLE_AGG_RE.match(measure.expr.strip())
+    if not m or not simple:
+        return measure, None
+    asked, default, column = _AGG_WORDS[m.group(1)], simple.group(1), simple.group(2)
+    if asked == default:
+        return measure, m.group(1)
+    if default == "SUM" and asked == "AVG":
+        if not measure.time_column:
+            return measure, None
+        expr = f"SUM({column}) / NULLIF(COUNT(DISTINCT {_ident(measure.time_column)}), 0)"
+        return replace(measure, expr=expr), m.group(1)
+    if default == "SUM" and measure.kind != "series":
+        return measure, None
+    return replace(measure, expr=f"{asked}({column})"), m.group(1)
+
+
+_AGG_CALL_RE = re.compile(r"\b(SUM|AVG|MEDIAN|MIN|MAX|COUNT)\(([^()]*)\)", re.IGNORECASE)
+
+
+def _filtered(expr: str, cond: str) -> str:
+    """``expr`` with every aggregate call restricted to rows where ``cond`` holds (``FILTER (WHERE ...)``)."""
+    return _AGG_CALL_RE.sub(lambda m: f"{m.group(1)}({m.group(2)}) FILTER (WHERE {cond})", expr)
+
+
+_TOP_GRAIN_RE = re.compile(
+    r"\b(?:top|bottom|highest|lowest|largest|smallest|biggest|best|worst)\s+(?:\d+\s+)?"
+    r"(day|week|month|quarter|year)s?\b"
+)
+
+
+def _grain(text: str) -> str | None:
+    """The grain asked for: "by month" beats an adjective ("average daily X by month" is monthly), then
+    "top 3 months", then "daily"/"monthly"."""
+    matches = list(_GRAIN_RE.finditer(text))
+    by = next((m.group(1) for m in matches if m.group(1)), None)
+    if by:
+        return GRAINS[by]
+    top = _TOP_GRAIN_RE.search(text)
+    if top:
+        return GRAINS[top.group(1)]
+    return GRAINS[matches[0].group(2)] if matches else None
 
 
 def _strip_shapes(text: str) -> str:

@@ -194,6 +194,13 @@ def test_notion_writes_a_page_with_blocks(replay: ReplayServer) -> None:
     assert created.object == "page"
     posted = [r for r in replay.requests if r[0] == "POST" and r[1].endswith("/v1/pages")]
     assert posted
+    # bodies that are not JSON: a broken JSON body is a 400 with the reason, a multipart upload is answered
+    url = f"{replay.base_url('notion')}/v1/pages"
+    auth = {"Authorization": f"Bearer {REPLAY_AUTH['token']}", "Notion-Version": "2022-06-28"}
+    broken = httpx.post(url, content=b'{"parent": ', headers=auth | {"Content-Type": "application/json"})
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
+    upload = httpx.post(url, files={"file": ("notes.txt", b"hello")}, headers=auth)
+    assert upload.status_code == 200 and upload.json()["object"] == "page"
 
 
 def test_weather_openweathermap_alternative(

@@ -12,8 +12,10 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from jobs.common.series import CALENDAR_NAMES
 from jobs.forecast.backtest import backtest, mase_scale, smape
-from jobs.forecast.models import ForecastModel
+from jobs.forecast.errors import ForecastInputError
+from jobs.forecast.models import LONG_TERMS, ForecastModel, keep_long_terms
 from jobs.forecast.pyfunc import input_example, predict_frame
 from jobs.forecast.task import aligned_regressor
 
@@ -82,13 +84,69 @@ def test_baselines_and_backtest_choice() -> None:
     assert bt.scores["sarimax"]["points"] == 42
 
 
-def test_lagged_regressor_uses_history_then_a_seasonal_naive_scenario() -> None:
+def test_lagged_regressor_uses_history_then_a_scenario() -> None:
     x = np.arange(30, dtype=float)
-    train, future = aligned_regressor(x, 2, 30, 5)
+    train, future = aligned_regressor(x, 2, 30, 5, START)
     assert train[5] == 3 and train[0] == 0
     assert list(future[:2]) == [28, 29]  # known from history
-    # beyond: last week's mean (26) plus the weekday profile of the last 4 full weeks (a linear ramp: -3..3)
+    # under 8 weeks of history: last week's mean (26) plus the weekday profile of the last 4 full weeks
     assert list(future[2:]) == pytest.approx([26 - 3, 26 - 2, 26 - 1])
+    assert aligned_regressor(x, 7, 30, 5, START)[1] == pytest.approx(x[23:28])  # the lag covers the horizon
+
+
+def test_regressor_scenario_is_its_own_forecast_and_beats_carrying_last_week_forward() -> None:
+    """Spend-like regressor: weekday rhythm plus AR(1) deviations that decay. The scenario is the regressor's
+    own SARIMAX forecast; over many origins it is closer to what happened than last week's level."""
+    rng = np.random.default_rng(3)
+    n = 400
+    dev = np.zeros(n)
+    for t in range(1, n):
+        dev[t] = 0.6 * dev[t - 1] + rng.normal(0, 300)
+    dow = np.array([(START + timedelta(days=i)).weekday() for i in range(n)])
+    x = 6000 * np.where(dow >= 5, 0.8, 1.0) + dev
+    train, future = aligned_regressor(x[:200], 2, 200, 10, START)
+    assert list(future[:2]) == list(x[198:200]) and list(train[2:]) == list(x[:198])
+    own = ForecastModel("sarimax", START, x[:200]).fit().predict(8).mean
+    assert future[2:] == pytest.approx(own, rel=1e-9)
+    err_model, err_flat = [], []
+    for origin in range(150, 390, 8):
+        _, fut = aligned_regressor(x[:origin], 0, origin, 7, START)
+        _, flat = aligned_regressor(x[:origin], 0, origin, 7)  # no calendar: last week's mean + profile
+        err_model.append(np.mean((fut - x[origin : origin + 7]) ** 2))
+        err_flat.append(np.mean((flat - x[origin : origin + 7]) ** 2))
+    assert np.mean(err_model) < 0.85 * np.mean(err_flat), (np.mean(err_model), np.mean(err_flat))
+
+
+def test_trend_and_annual_terms_kept_only_when_the_data_carry_them() -> None:
+    """Schwarz/Wald choice of the long calendar terms, checked against statsmodels' own Wald test."""
+    y, _ = _series(n=300)  # weekday rhythm + AR noise, no annual cycle, no trend
+    short = ForecastModel("sarimax", START, y).fit()
+    assert "annual_sin" not in short.design_names() and "dow_sat" in short.design_names()
+    rng = np.random.default_rng(5)
+    doy = np.array([(START + timedelta(days=i)).timetuple().tm_yday for i in range(365)])
+    noise = np.zeros(365)
+    for t in range(1, 365):
+        noise[t] = 0.75 * noise[t - 1] + rng.normal(0, 2)
+    temp = 12 - 9 * np.cos(2 * np.pi * (doy - 20) / 365.25) + noise  # one year of a temperature-like series
+    full = ForecastModel("sarimax", START, temp, calendar=CALENDAR_NAMES).fit()
+    names = full.design_names()
+    idx = [names.index(c) for c in LONG_TERMS]
+    r = np.zeros((len(idx), len(full.params or [])))
+    r[np.arange(len(idx)), idx] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = float(np.squeeze(full._res.wald_test(r, scalar=True).statistic))
+    assert ref > 3 * np.log(365) and keep_long_terms(full._res, names, 365)
+    stat_idx = np.asarray(full.params)[idx]
+    cov = np.asarray(full._res.cov_params())[np.ix_(idx, idx)]
+    assert float(stat_idx @ np.linalg.solve(cov, stat_idx)) == pytest.approx(ref, rel=1e-9)
+    chosen = ForecastModel("sarimax", START, temp).fit()
+    assert chosen.calendar == CALENDAR_NAMES and chosen.predict(3).mean == pytest.approx(full.predict(3).mean)
+    again = ForecastModel.from_saved(json.loads(json.dumps(short.spec())), short.train_frame())
+    assert again.design_names() == short.design_names()
+    assert again.predict(5).mean == pytest.approx(short.predict(5).mean, rel=1e-9)
+    with pytest.raises(ForecastInputError, match="unknown calendar regressor"):
+        ForecastModel("sarimax", START, y, calendar=("moon_phase",))
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +167,7 @@ def forecast_run(tmp_path_factory, ray_local):
         lake = Lakehouse.from_settings(get_settings())
         run_synth(lake, days=420, seed=7, with_entities=False)
         end = date(2023, 1, 1) + timedelta(days=419)
-        holdout = 21
+        holdout = 14
         series = [
             "synth.marketing.conversions",
             "synth.marketing.revenue",
@@ -139,58 +197,61 @@ def forecast_run(tmp_path_factory, ray_local):
 
 
 def test_forecasts_beat_seasonal_naive_with_calibrated_intervals(forecast_run) -> None:
+    """Issue 6 acceptance on days the job never saw: the job replayed at 4 rolling origins over the last 8 weeks
+    (each origin: backtests, choice, calibration and refit on earlier data only), scored on what happened."""
+    from jobs.common import tracking
     from jobs.common.series import load_daily
+    from jobs.forecast import main as forecast_main
 
     lake, summary, config = forecast_run
     assert summary["ray_tasks"] == 3 and summary["series"] == 8
-    # rolling-origin backtests (no peeking: regressors beyond a lag come from the production scenario)
+    # rolling-origin backtests inside the job (no peeking: regressors beyond a lag come from the scenario)
     bt = lake.read_polars("gold.forecast_backtests")
     win = bt.filter(pl.col("winner")).sort("series_id")
     snaive = bt.filter(pl.col("model") == "seasonal_naive").sort("series_id")
     beats = (win["mase"] < snaive["mase"]).to_list()
     assert sum(beats) / len(beats) >= 0.8, list(zip(win["series_id"], win["mase"], snaive["mase"], strict=True))
-    # held-out days the job never saw: champions vs seasonal naive from the same origin
+
+    ev = forecast_main({"mode": "evaluate", **{k: config[k] for k in ("series", "folds", "history_days")}})
+    assert ev["horizon"] == 14 and len(ev["origins"]) == 4 and ev["points"] == 8 * 56
+    detail = {sid: (round(s["mase"], 3), round(s["mase_seasonal_naive"], 3)) for sid, s in ev["series"].items()}
+    assert ev["share_beating_seasonal_naive"] >= 0.8, detail
+    assert ev["mean_mase"] < 0.85 * ev["mean_mase_seasonal_naive"], detail
+    assert 0.75 <= ev["coverage80"] <= 0.85 and 0.90 <= ev["coverage95"] <= 1.0, ev
+    # the last window is the job's own run from the fixture (same origin, same history): identical forecasts
     fc = lake.read_polars("gold.forecasts")
+    assert ev["origins"][-1] == fc["origin"][0].isoformat()
     actual = load_daily(lake, config["series"])
-    mase_model, mase_snaive, inside80, inside95, points = [], [], 0, 0, 0
     for sid in config["series"]:
         f = fc.filter(pl.col("series_id") == sid).sort("ts")
+        last = ev["series"][sid]["windows"][-1]
+        assert last["mean"] == pytest.approx(f["mean"].to_list(), rel=1e-6)
+        # MASE by hand from gold and the actual values
         s = actual[sid]
         hist = s.values[: (f["origin"][0] - s.start).days + 1][-config["history_days"] :]
         y = s.values[[(d - s.start).days for d in f["ts"]]]
-        scale = mase_scale(hist)
-        mase_model.append(np.mean(np.abs(y - f["mean"].to_numpy())) / scale)
-        mase_snaive.append(
-            np.mean(np.abs(y - ForecastModel("seasonal_naive", s.start, hist).fit().predict(len(y)).mean)) / scale
-        )
-        inside80 += int(np.sum((y >= f["lo80"].to_numpy()) & (y <= f["hi80"].to_numpy())))
-        inside95 += int(np.sum((y >= f["lo95"].to_numpy()) & (y <= f["hi95"].to_numpy())))
-        points += len(y)
-    assert np.mean(mase_model) < 0.9 * np.mean(mase_snaive), (mase_model, mase_snaive)
-    assert sum(m < s for m, s in zip(mase_model, mase_snaive, strict=True)) >= 6  # one 21-day window is noisy
-    # interval coverage pooled over the held-out days and the winners' backtests: nominal +- 5 points
-    c80 = (inside80 + (win["coverage80"] * win["points"]).sum()) / (points + win["points"].sum())
-    c95 = (inside95 + (win["coverage95"] * win["points"]).sum()) / (points + win["points"].sum())
-    assert 0.75 <= c80 <= 0.85, (c80, inside80 / points)
-    assert 0.90 <= c95 <= 1.0, (c95, inside95 / points)
+        assert last["mase"] == pytest.approx(np.mean(np.abs(y - f["mean"].to_numpy())) / mase_scale(hist))
+    run = tracking.client().get_run(ev["run_id"])
+    assert run.data.tags["covary.mode"] == "evaluate"
+    assert run.data.metrics["coverage80"] == pytest.approx(ev["coverage80"])
+    assert run.data.metrics["mase/synth.crm.deals_won"] == pytest.approx(ev["series"]["synth.crm.deals_won"]["mase"])
+    with pytest.raises(ForecastInputError, match="too little history"):
+        forecast_main({"mode": "evaluate", "series": config["series"][:1], "origins": 30, "log_mlflow": False})
+    with pytest.raises(ForecastInputError, match="unknown forecast mode"):
+        forecast_main({"mode": "guess"})
 
 
 @pytest.mark.slow
-def test_all_default_series_two_years_six_folds(lake) -> None:
-    """The long sweep: 12 default series, 731 days, 6 rolling origins x 14 days each."""
+def test_all_default_series_two_years_held_out(lake, ray_local) -> None:
+    """The long sweep: the 12 default series, 731 days, the job replayed at 6 origins over the last 12 weeks."""
     from connectors.synth import run_synth
-    from jobs.forecast.job import DEFAULT_EXOG, DEFAULT_SERIES, build_inputs
-    from jobs.forecast.task import model_group
+    from jobs.forecast.evaluate import evaluate_holdout
 
     run_synth(lake, days=731, seed=11, with_entities=False)
-    items = build_inputs(lake, list(DEFAULT_SERIES), exog=DEFAULT_EXOG, horizon=14, until=None, history_days=365)
-    results = model_group(items, horizon=14, folds=6, plot=False)
-    wins = [r["scores"][r["winner"]] for r in results]
-    beats = [w["mase"] < r["scores"]["seasonal_naive"]["mase"] for w, r in zip(wins, results, strict=True)]
-    assert sum(beats) / len(beats) >= 0.8
-    pts = sum(w["points"] for w in wins)
-    assert 0.75 <= sum(w["coverage80"] * w["points"] for w in wins) / pts <= 0.85
-    assert 0.90 <= sum(w["coverage95"] * w["points"] for w in wins) / pts <= 1.0
+    ev = evaluate_holdout(lake, {"origins": 6, "horizon": 14, "history_days": 365, "log_mlflow": False})
+    detail = {sid: round(s["mase"] / s["mase_seasonal_naive"], 3) for sid, s in ev["series"].items()}
+    assert len(ev["series"]) == 12 and ev["share_beating_seasonal_naive"] >= 0.8, detail
+    assert 0.75 <= ev["coverage80"] <= 0.85 and 0.90 <= ev["coverage95"] <= 1.0, ev
 
 
 def test_champion_pyfunc_loads_and_matches_gold(forecast_run, capsys: pytest.CaptureFixture[str]) -> None:

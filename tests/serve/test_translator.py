@@ -45,6 +45,32 @@ def test_trend_by_year_with_since(service):
     assert out["chart"]["type"] == "line"
 
 
+def test_asked_aggregation_overrides_the_default(service):
+    v = planted_values()["test.jobless"]
+    by_year = {y: [x for ts, x in zip(QUARTERS, v, strict=True) if ts.year == y] for y in (2007, 2008, 2009)}
+    med = service.ask("median unemployment rate by year since 2007")
+    assert [r[1] for r in med["rows"]] == pytest.approx([statistics.median(by_year[y]) for y in (2007, 2008, 2009)])
+    assert "MEDIAN(value)" in med["sql"] and med["understood"]["aggregation_asked"] == "median"
+    # "total" does not turn a rate into a sum; the default (mean) stays
+    total = service.ask("total unemployment rate by year since 2007")
+    assert [r[1] for r in total["rows"]] == pytest.approx([yearly(v, y) for y in (2007, 2008, 2009)])
+
+
+def test_asked_aggregation_rules():
+    from serve.query.semantic import Measure
+    from serve.query.translator import with_requested_aggregation
+
+    revenue = Measure("shop.revenue", "gold.series_values", "SUM(value)", "revenue", kind="series", time_column="ts")
+    avg, word = with_requested_aggregation(revenue, " average daily revenue by month ")
+    assert avg.expr == "SUM(value) / NULLIF(COUNT(DISTINCT ts), 0)" and word == "average"
+    assert with_requested_aggregation(revenue, " revenue by month ")[0].expr == "SUM(value)"
+    assert with_requested_aggregation(revenue, " median revenue by month ")[0].expr == "MEDIAN(value)"
+    tickets = Measure("tickets", "silver.support", "SUM(tickets)", "tickets", time_column="date")
+    assert with_requested_aggregation(tickets, " median tickets by month ")[0] is tickets  # rows are not days
+    roas = Measure("roas", "gold.kpi_marketing", "SUM(revenue) / NULLIF(SUM(spend), 0)", "ROAS", kind="kpi")
+    assert with_requested_aggregation(roas, " average roas by month ")[0] is roas  # a ratio keeps its definition
+
+
 def test_top_n_periods(service):
     out = service.ask("top 3 quarters by unemployment")
     v = planted_values()["test.jobless"]
