@@ -26,13 +26,22 @@ class Column:
     description: str
     nullable: bool = True
     synonyms: tuple[str, ...] = ()
+    stock: bool = False
+    """A level measured at a point in time (headcount, inventory, balance): adds up across a day's rows
+    (departments, sites) but not across days, so a month's value is the mean of its daily totals."""
 
 
 def col(
-    name: str, type_: pa.DataType, description: str, *, nullable: bool = True, synonyms: tuple[str, ...] = ()
+    name: str,
+    type_: pa.DataType,
+    description: str,
+    *,
+    nullable: bool = True,
+    synonyms: tuple[str, ...] = (),
+    stock: bool = False,
 ) -> Column:
     """Shorthand for :class:`Column`."""
-    return Column(name, type_, description, nullable, synonyms)
+    return Column(name, type_, description, nullable, synonyms, stock)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ _silver(
     ("date", "department"),
     col("date", DATE, "Day.", nullable=False),
     col("department", STR, "Department.", nullable=False),
-    col("headcount", I64, "Employees at end of day.", synonyms=("employees", "staff")),
+    col("headcount", I64, "Employees at end of day.", synonyms=("employees", "staff"), stock=True),
     col("hires", I64, "New hires starting that day."),
     col("attrition", I64, "Employees leaving that day.", synonyms=("leavers", "churn")),
     col("absences", I64, "Employees absent (sick or leave).", synonyms=("sick days",)),

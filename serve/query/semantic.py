@@ -296,10 +296,11 @@ def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver",
             elif (pa.types.is_integer(c.type) or pa.types.is_floating(c.type) or pa.types.is_decimal(c.type)) and (
                 not _ID_LIKE.search(c.name) and c.name not in spec.keys and name != SERIES_VALUES
             ):
-                agg = default_agg(c.name, c.description)
-                layer.measures.append(
-                    Measure(c.name, name, f"{agg}({c.name})", c.description, c.synonyms, time_column=tcol)
-                )
+                if c.stock and tcol:  # a level: the day's total across rows, averaged over days
+                    expr = f'SUM("{c.name}") / NULLIF(COUNT(DISTINCT "{tcol}"), 0)'
+                else:
+                    expr = f"{default_agg(c.name, c.description)}({c.name})"
+                layer.measures.append(Measure(c.name, name, expr, c.description, c.synonyms, time_column=tcol))
         layer.dimensions[name] = dims
         layer.keys[name] = spec.keys
         layer.measures.append(

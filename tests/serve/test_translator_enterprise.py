@@ -74,3 +74,20 @@ def test_median_of_a_rate_and_the_own_name_beats_a_synonym(world) -> None:
     assert "synth_marketing" in spend["sql"]
     mk = lake.read_polars("silver.synth_marketing").filter(pl.col("date").dt.year() == 2023)
     assert spend["rows"][0][0] == pytest.approx(mk["spend"].sum())
+
+
+def test_a_level_sums_across_departments_and_averages_over_days(world) -> None:
+    lake, svc = world
+    hr = lake.read_polars("silver.synth_hr").filter(pl.col("date") >= pl.date(2024, 1, 1))
+    out = svc.ask("headcount by month since 2024-01")
+    daily = hr.group_by("date").agg(pl.col("headcount").sum())
+    expected = _monthly(daily, pl.col("headcount").mean())
+    assert [r[1] for r in out["rows"]] == pytest.approx([v for _, v in expected])  # company size, not per dept
+    cmp = svc.ask("compare headcount in 2023 vs 2024")
+    per_year = {
+        y: g.group_by("date").agg(pl.col("headcount").sum())["headcount"].mean()
+        for (y,), g in lake.read_polars("silver.synth_hr")
+        .with_columns(pl.col("date").dt.year().alias("y"))
+        .group_by("y")
+    }
+    assert cmp["rows"][0][:2] == pytest.approx([per_year[2023], per_year[2024]])
