@@ -9,7 +9,6 @@ origin. One window is noisy (a 14-day MASE swings with a single burst), so the v
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -22,11 +21,8 @@ from jobs.common import tracking
 from jobs.forecast.backtest import mase_scale
 from jobs.forecast.errors import ForecastInputError
 from jobs.forecast.models import ForecastModel
-from jobs.forecast.task import SeriesInput, model_group
-from jobs.runtime import ray_retry_options
+from jobs.forecast.task import SeriesInput
 from lakehouse import Lakehouse
-
-log = logging.getLogger(__name__)
 
 
 def window(item: SeriesInput, lo: int, hi: int) -> SeriesInput:
@@ -37,11 +33,6 @@ def window(item: SeriesInput, lo: int, hi: int) -> SeriesInput:
         y=item.y[lo:hi],
         exog_raw=None if item.exog_raw is None else item.exog_raw[lo:hi],
     )
-
-
-@ray.remote(**ray_retry_options())
-def _origin_task(items: list[SeriesInput], horizon: int, folds: int) -> list[dict[str, Any]]:
-    return model_group(items, horizon=horizon, folds=folds, plot=False)
 
 
 def score_window(item: SeriesInput, result: dict[str, Any], actual: np.ndarray) -> dict[str, Any]:
@@ -68,7 +59,7 @@ def evaluate_holdout(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
     ``config``: series, exog, horizon (14), origins (4), folds (3), history_days (365), group_size (3),
     until (last day to evaluate; default the last day all series have), log_mlflow (true).
     """
-    from jobs.forecast.job import DEFAULT_SERIES, _exog_spec, build_inputs
+    from jobs.forecast.job import DEFAULT_SERIES, _exog_spec, _model_group_task, build_inputs
 
     series = list(config.get("series") or DEFAULT_SERIES)
     horizon, origins = int(config.get("horizon", 14)), int(config.get("origins", 4))
@@ -90,19 +81,21 @@ def evaluate_holdout(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
             hint="lower origins or horizon, or load more history",
         )
 
+    def origin(item: SeriesInput, k: int) -> int:  # index of the first day forecast from the k-th origin
+        return len(item.y) - held + k * horizon
+
     tasks: list[tuple[int, list[SeriesInput]]] = []
     for k in range(origins):
-        cut = [window(i, max(0, len(i.y) - held + k * horizon - history), len(i.y) - held + k * horizon) for i in items]
+        cut = [window(i, max(0, origin(i, k) - history), origin(i, k)) for i in items]
         tasks += [(k, cut[j : j + group_size]) for j in range(0, len(cut), group_size)]
     t0 = time.perf_counter()
-    refs = [_origin_task.remote(group, horizon, folds) for _, group in tasks]
+    refs = [_model_group_task.remote(group, horizon, folds, False) for _, group in tasks]
     per_series: dict[str, list[dict[str, Any]]] = {i.series_id: [] for i in items}
     full = {i.series_id: i for i in items}
     for (k, group), results in zip(tasks, ray.get(refs), strict=True):
         for item, result in zip(group, results, strict=True):
-            o = len(full[item.series_id].y) - held + k * horizon
-            actual = full[item.series_id].y[o : o + horizon]
-            per_series[item.series_id].append(score_window(item, result, actual))
+            o = origin(full[item.series_id], k)
+            per_series[item.series_id].append(score_window(item, result, full[item.series_id].y[o : o + horizon]))
     seconds = time.perf_counter() - t0
 
     out_series: dict[str, dict[str, Any]] = {}

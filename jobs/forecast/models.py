@@ -27,8 +27,8 @@ def keep_long_terms(res: Any, names: list[str], n: int) -> bool:
     (with the model's own covariance, so autocorrelated noise is not mistaken for a cycle) exceeds
     ``k * ln(n)``, the penalty BIC charges for ``k`` extra parameters.
 
-    A linear trend or an annual cycle fitted to under two years of slow noise extrapolates badly; a strong
-    cycle (temperature, seasonal demand) passes easily.
+    A linear trend or an annual cycle fitted to slow noise extrapolates badly; a strong cycle (temperature,
+    seasonal demand) passes easily.
     """
     idx = [names.index(c) for c in LONG_TERMS if c in names]
     if not idx:
@@ -77,8 +77,8 @@ class ForecastModel:
     """A forecaster fixed by its spec and training data; ``params`` pin a fitted model exactly.
 
     ``exog`` names the regressors (columns of ``exog_train`` and of the future input), besides the
-    deterministic ``calendar`` regressors SARIMAX uses (weekday, holiday; trend and annual cycle from two
-    years of data on).
+    deterministic ``calendar`` regressors SARIMAX uses (weekday, holiday; trend and annual cycle when
+    :func:`keep_long_terms` finds them in the data).
     Refitting with stored ``params`` (``smooth``) reproduces the fitted model's forecasts exactly.
     """
 

@@ -35,10 +35,6 @@ class SeriesInput:
         ]
         return np.column_stack([c[0] for c in cols]), np.column_stack([c[1] for c in cols])
 
-    @property
-    def exog(self) -> np.ndarray | None:
-        return self.regressors(len(self.y), 1)[0]
-
     def exog_future(self, horizon: int) -> np.ndarray | None:
         return self.regressors(len(self.y), horizon)[1]
 

@@ -226,6 +226,17 @@ def _time_column(spec: TableSpec) -> str | None:
     return None
 
 
+def ident(name: str) -> str:
+    """``name`` as a SQL identifier: bare when it is a plain lower-case name, else double-quoted."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+
+
+def daily_mean(column: str, time_column: str) -> str:
+    """The mean over days of each day's total: right for a level kept per department or site, and for
+    "average daily X" of an additive X, however many rows a day has."""
+    return f"SUM({ident(column)}) / NULLIF(COUNT(DISTINCT {ident(time_column)}), 0)"
+
+
 def default_agg(name: str, description: str) -> str:
     text = f"{name.replace('_', ' ')} {description}".lower()
     if _AVG_HINTS.search(text) and not re.search(r"\b(count|number of)\b", text):
@@ -297,7 +308,7 @@ def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver",
                 not _ID_LIKE.search(c.name) and c.name not in spec.keys and name != SERIES_VALUES
             ):
                 if c.stock and tcol:  # a level: the day's total across rows, averaged over days
-                    expr = f'SUM("{c.name}") / NULLIF(COUNT(DISTINCT "{tcol}"), 0)'
+                    expr = daily_mean(c.name, tcol)
                 else:
                     expr = f"{default_agg(c.name, c.description)}({c.name})"
                 layer.measures.append(Measure(c.name, name, expr, c.description, c.synonyms, time_column=tcol))
@@ -341,4 +352,15 @@ def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver",
     return layer
 
 
-__all__ = ["Dimension", "Measure", "SemanticLayer", "TableInfo", "acronyms", "build_layer", "default_agg", "words"]
+__all__ = [
+    "Dimension",
+    "Measure",
+    "SemanticLayer",
+    "TableInfo",
+    "acronyms",
+    "build_layer",
+    "daily_mean",
+    "default_agg",
+    "ident",
+    "words",
+]

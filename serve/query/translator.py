@@ -11,7 +11,7 @@ from rapidfuzz import fuzz
 
 from serve.query.errors import CannotAnswerError
 from serve.query.periods import Period, find_periods
-from serve.query.semantic import SERIES_VALUES, STOP, Dimension, Measure, SemanticLayer, words
+from serve.query.semantic import SERIES_VALUES, STOP, Dimension, Measure, SemanticLayer, daily_mean, ident, words
 
 GRAINS = {
     "daily": "day",
@@ -80,10 +80,6 @@ class Translation:
 
 def q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _alias(measure: Measure) -> str:
@@ -216,7 +212,7 @@ class DeterministicTranslator:
         if (periods or compare) and not tcol:
             raise CannotAnswerError(f"{measure.table} has no time column to filter by period")
         where = [measure.where] if measure.where else []
-        where += [f"{_ident(d.column)} = {q(v)}" for d, v in filters]
+        where += [f"{ident(d.column)} = {q(v)}" for d, v in filters]
         understood = {
             "measure": measure.name,
             "table": measure.table,
@@ -244,7 +240,7 @@ class DeterministicTranslator:
             period_expr = f"CAST(DATE_TRUNC('{grain}', {tcol}) AS DATE)"
             if dim:
                 sql = (
-                    f"SELECT {period_expr} AS period, {_ident(dim.column)}, {measure.expr} AS {alias} "
+                    f"SELECT {period_expr} AS period, {ident(dim.column)}, {measure.expr} AS {alias} "
                     f"FROM {measure.table}{where_sql} GROUP BY 1, 2 ORDER BY 1, 2"
                 )
                 chart = {"type": "line", "x": "period", "y": alias, "series": dim.column}
@@ -278,7 +274,7 @@ class DeterministicTranslator:
         if dim:
             n, desc = top or (self.default_limit, True)
             sql = (
-                f"SELECT {_ident(dim.column)}, {measure.expr} AS {alias} FROM {measure.table}{where_sql} "
+                f"SELECT {ident(dim.column)}, {measure.expr} AS {alias} FROM {measure.table}{where_sql} "
                 f"GROUP BY 1 ORDER BY 2 {'DESC' if desc else 'ASC'} NULLS LAST LIMIT {n}"
             )
             chart = {"type": "bar", "x": dim.column, "y": alias}
@@ -328,7 +324,7 @@ class DeterministicTranslator:
         cols = f"{a} AS p_{l1}, {b} AS p_{l2}, ({b}) - ({a}) AS change"
         if dim:
             sql = (
-                f"SELECT {_ident(dim.column)}, {cols} FROM {measure.table} WHERE {cond} GROUP BY 1 "
+                f"SELECT {ident(dim.column)}, {cols} FROM {measure.table} WHERE {cond} GROUP BY 1 "
                 f"ORDER BY 1 LIMIT {self.default_limit}"
             )
         else:
@@ -431,8 +427,7 @@ def with_requested_aggregation(measure: Measure, text: str) -> tuple[Measure, st
     if default == "SUM" and asked == "AVG":
         if not measure.time_column:
             return measure, None
-        expr = f"SUM({column}) / NULLIF(COUNT(DISTINCT {_ident(measure.time_column)}), 0)"
-        return replace(measure, expr=expr), m.group(1)
+        return replace(measure, expr=daily_mean(column, measure.time_column)), m.group(1)
     if default == "SUM" and measure.kind != "series":
         return measure, None
     return replace(measure, expr=f"{asked}({column})"), m.group(1)
