@@ -7,6 +7,7 @@ here (no GPU); see docs/rag.md.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -36,7 +37,7 @@ def build_demo_lake(root: Path) -> Any:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     lake = Lakehouse(root / "lake")
     macro(lake, {})
-    correlate(lake, {})
+    correlate(lake, {"max_lag": 4})  # quarterly macro series: lags up to a year
     ray.shutdown()
     return lake
 
@@ -50,10 +51,14 @@ def resolve(lake: Any, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from jobs.index.documents import _fmt, latest_run
 
     run = latest_run(lake)
-    findings = {
-        f["finding_id"]: f
-        for f in lake.read("gold.correlation_findings", filter=pc.field("run_id") == run["run_id"]).to_pylist()
-    }
+    findings = (
+        {
+            f["finding_id"]: f
+            for f in lake.read("gold.correlation_findings", filter=pc.field("run_id") == run["run_id"]).to_pylist()
+        }
+        if run and lake.exists("gold.correlation_findings")
+        else {}
+    )
     con = duckdb.connect()
     con.register("v", lake.read("gold.series_values"))
     stats = {
@@ -66,6 +71,12 @@ def resolve(lake: Any, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def fid(pair: str) -> str:
         return finding_id(*pair.split("~"))
 
+    def resolvable(q: dict[str, Any]) -> bool:
+        """Questions about a finding the discovery run did not produce cannot be scored on this lake."""
+        pairs = [s.split(":", 1)[1] for s in q["sources"] if s.startswith("finding:")]
+        pairs += [m for f in q["facts"] for m in re.findall(r"\{[rq]:([^}]+)\}", f)]
+        return all(fid(p) in findings for p in pairs)
+
     def fact(text: str) -> str:
         m = re.fullmatch(r"\{(\w+):([^}]+)\}", text)
         if not m:
@@ -76,34 +87,80 @@ def resolve(lake: Any, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return _fmt(stats[key][kind])
 
     out = []
-    for q in questions:
+    for item in questions:
+        if not resolvable(item):
+            out.append({"split": "dev"} | item | {"unresolved": True})
+            continue
+        q = {"split": "dev"} | item
         sources = [f"finding:{fid(s.split(':', 1)[1])}" if s.startswith("finding:") else s for s in q["sources"]]
         out.append(q | {"sources": sources, "facts": [fact(f) for f in q["facts"]]})
     return out
 
 
 def evaluate(engine: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall@5 and answer facts over the in-domain questions; "no evidence" over the off-topic ones."""
+    on_topic = [q for q in questions if not q.get("off_topic")]
+    off_topic = [q for q in questions if q.get("off_topic")]
     recall = {"hybrid": 0, "vector": 0, "keyword": 0}
     facts_ok = 0
     misses: list[dict[str, Any]] = []
-    for q in questions:
+    for q in on_topic:
         for mode in recall:
             ids = {h.chunk.doc_id for h in engine.retrieve(q["q"], k=5, mode=mode)}
             recall[mode] += bool(ids & set(q["sources"]))
         answer = engine.ask(q["q"], k=5)
         text = (answer.answer + "\n" + (answer.caveat or "")).lower()
-        ok = all(f.lower() in text for f in q["facts"])
+        ok = answer.evidence and all(f.lower() in text for f in q["facts"])
         facts_ok += ok
         if not ok:
             misses.append({"q": q["q"], "facts": q["facts"], "answer": answer.answer[:200]})
-    n = len(questions)
+    refused = 0
+    for q in off_topic:
+        answer = engine.ask(q["q"], k=5)
+        refused += not answer.evidence
+        if answer.evidence:
+            misses.append({"q": q["q"], "off_topic": True, "answer": answer.answer[:120]})
+    n = max(len(on_topic), 1)
     return {
-        "questions": n,
+        "questions": len(on_topic),
+        "off_topic_questions": len(off_topic),
         "recall_at_5": round(recall["hybrid"] / n, 3),
         "recall_at_5_vector_only": round(recall["vector"] / n, 3),
         "recall_at_5_keyword_only": round(recall["keyword"] / n, 3),
         "answer_facts": round(facts_ok / n, 3),
-        "answer_misses": misses[:5],
+        "off_topic_no_evidence": round(refused / max(len(off_topic), 1), 3),
+        "answer_misses": misses[:8],
+    }
+
+
+def calibrate(engine: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Choose the retrieval-confidence threshold on the dev split (best balanced accuracy of "answer" for
+    in-domain vs "no evidence" for off-topic questions; the midpoint of the best interval), report both splits."""
+    scored = [
+        (engine.prepare(q["q"], k=5)["confidence"]["score"], not q.get("off_topic"), q["split"]) for q in questions
+    ]
+
+    def balanced(threshold: float, split: str) -> dict[str, float]:
+        rows = [(s, on) for s, on, sp in scored if sp == split]
+        pos = [s for s, on in rows if on]
+        neg = [s for s, on in rows if not on]
+        tpr = sum(s >= threshold for s in pos) / max(len(pos), 1)
+        tnr = sum(s < threshold for s in neg) / max(len(neg), 1)
+        return {
+            "answered_in_domain": round(tpr, 3),
+            "no_evidence_off_topic": round(tnr, 3),
+            "balanced_accuracy": round((tpr + tnr) / 2, 3),
+        }
+
+    cuts = sorted({s for s, _, sp in scored if sp == "dev"})
+    mids = [(a + b) / 2 for a, b in itertools.pairwise(cuts)] or cuts
+    best = max(mids, key=lambda t: (balanced(t, "dev")["balanced_accuracy"], -abs(t - 0.5)))
+    return {
+        "threshold": round(best, 4),
+        "dev": balanced(best, "dev") | {"n": sum(sp == "dev" for *_, sp in scored)},
+        "test": balanced(best, "test") | {"n": sum(sp == "test" for *_, sp in scored)},
+        "scores_in_domain": sorted(round(s, 3) for s, on, _ in scored if on),
+        "scores_off_topic": sorted(round(s, 3) for s, on, _ in scored if not on),
     }
 
 
@@ -227,9 +284,15 @@ def main() -> None:
         build_s = time.perf_counter() - t
         store = VectorStore(str(root / "milvus.db"))
         index = run_index(lake, store=store, reports_dir=root / "reports")
-        questions = resolve(lake, [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()])
+        resolved = resolve(lake, [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()])
+        questions = [q for q in resolved if not q.get("unresolved")]
+        unresolved = [q["q"] for q in resolved if q.get("unresolved")]
         engine = RagEngine(lake, store)
-        quality = evaluate(engine, questions)
+        confidence = calibrate(engine, questions)
+        quality = {
+            "all": evaluate(engine, questions),
+            "test": evaluate(engine, [q for q in questions if q["split"] == "test"]),
+        }
         t = time.perf_counter()
         for q in questions:
             engine.retrieve(q["q"], k=5)
@@ -240,7 +303,13 @@ def main() -> None:
             "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1)},
             "demo_lake_build_s": round(build_s, 1),
             "index": {k: index[k] for k in ("documents", "chunks", "embed_s", "seconds")},
-            **quality,
+            **quality["all"],
+            "unresolved_questions": unresolved,
+            "held_out_test_split": {k: v for k, v in quality["test"].items() if k != "answer_misses"},
+            "confidence": {
+                "threshold_in_use": engine.min_confidence,
+                "calibrated_on_dev": {k: v for k, v in confidence.items() if not k.startswith("scores")},
+            },
             "demo_retrieval_mean_ms_incl_query_embedding": round(demo_retrieval_ms, 2),
             "embedding": embedding_speed(),
             "retrieval_100k": latency_100k(root),

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
 import os
 import pkgutil
+import re
 import shlex
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from covary.errors import TransientError
+from covary.errors import ConfigError, TransientError
 from covary.settings import Settings, get_settings
 from jobs.errors import JobFailedError, RayUnavailableError, UnknownJobError
 
@@ -22,6 +23,79 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _NOT_JOBS = {"runtime", "errors", "common"}
+# Never uploaded with a job's working dir (gitignore syntax): environments, caches, local state, artefacts.
+WORKING_DIR_EXCLUDES = [
+    ".venv/",
+    "venv/",
+    ".covary/",
+    ".git/",
+    "test-artifacts/",
+    "node_modules/",
+    "__pycache__/",
+    "*.pyc",
+    ".pytest_cache/",
+    ".ruff_cache/",
+    ".mypy_cache/",
+    "*.egg-info/",
+    "build/",
+    "dist/",
+    ".whl/",
+    ".gl/",
+    "mlruns/",
+    "mlartifacts/",
+    "*.db",
+]
+_SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|_KEY$|CLIENT_ID|CREDENTIAL", re.IGNORECASE)
+
+
+def _secret_setting_envs() -> set[str]:
+    """COVARY_* names of every SecretStr setting (``COVARY_LLM__API_KEY`` ...)."""
+    from pydantic import SecretStr
+
+    from covary.settings import Settings, env_name, setting_paths
+
+    out: set[str] = set()
+    for path in setting_paths():
+        model: Any = Settings
+        annotation: Any = None
+        for part in path:
+            field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+            if field is None:
+                break
+            annotation = field.annotation
+            model = annotation
+        if (annotation is not None and "SecretStr" in str(annotation)) or annotation is SecretStr:
+            out.add(env_name(path))
+    return out
+
+
+def is_secret_env(name: str) -> bool:
+    """True for variables that hold a secret: SecretStr settings, secret storage options, tokens, keys."""
+    upper = name.upper()
+    if upper in {"COVARY_SECRETS_FILE", "RAY_AUTH_TOKEN_PATH"}:
+        return False  # paths, not secrets
+    return (
+        upper in _secret_setting_envs()
+        or upper.startswith("COVARY_LAKE__SECRET_STORAGE_OPTIONS")
+        or bool(_SECRET_ENV.search(upper))
+    )
+
+
+def public_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The COVARY_* settings a Ray runtime env may carry: every secret dropped (workers read secrets from the
+    secrets file or their pod's Secret-backed environment), secret keys removed from the storage options."""
+    from lakehouse.storage import public_storage_options
+
+    out: dict[str, str] = {}
+    for key, value in (os.environ if environ is None else environ).items():
+        if not key.upper().startswith("COVARY_") or is_secret_env(key):
+            continue
+        if key.upper() == "COVARY_LAKE__STORAGE_OPTIONS":
+            with contextlib.suppress(ValueError, AttributeError):  # malformed: settings validation reports it
+                out[key] = json.dumps(public_storage_options(json.loads(value)))
+            continue
+        out[key] = value
+    return out
 
 
 def available_jobs() -> list[str]:
@@ -48,7 +122,7 @@ def ensure_ray(settings: Settings | None = None) -> None:
     if ray.is_initialized():
         return
     settings = settings or get_settings()
-    env_vars = {k: v for k, v in os.environ.items() if k.startswith("COVARY_")}
+    env_vars = public_env()  # never a secret: Ray writes runtime envs into its logs
     env_vars.setdefault("COVARY_HOME", str(settings.home.resolve()))
     env_vars["HF_HUB_OFFLINE"] = os.environ.get("HF_HUB_OFFLINE", "1")
     kwargs: dict[str, Any] = {
@@ -64,6 +138,8 @@ def ensure_ray(settings: Settings | None = None) -> None:
         kwargs["address"] = os.environ.get("RAY_ADDRESS", "auto")
     elif settings.ray.address:
         kwargs["address"] = settings.ray.address
+    elif (cluster := _local_cluster(settings)) is not None:  # `covary up`: attach instead of starting Ray
+        kwargs["address"] = cluster["gcs_address"]
     else:
         kwargs["num_cpus"] = settings.ray.num_cpus or os.cpu_count() or 2
         kwargs["include_dashboard"] = settings.ray.include_dashboard
@@ -76,11 +152,50 @@ def ensure_ray(settings: Settings | None = None) -> None:
         ) from None
 
 
-def run_job(name: str, config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> dict[str, Any]:
-    """Run job ``name`` in this process as the Ray driver (local Ray or COVARY_RAY__ADDRESS)."""
+# Jobs whose main never starts a Ray task: ``covary job run NAME --local`` runs them without Ray at all.
+LOCAL_JOBS = frozenset({"kpi", "dq"})
+
+
+def _local_cluster(settings: Settings) -> dict[str, Any] | None:
+    from jobs import local_cluster
+
+    info = local_cluster.current(settings)
+    if info is not None:
+        local_cluster.attach_env(info)
+    return info
+
+
+def run_job(
+    name: str, config: dict[str, Any] | None = None, *, settings: Settings | None = None, local: bool = False
+) -> dict[str, Any]:
+    """Run job ``name`` in this process as the Ray driver (local Ray or COVARY_RAY__ADDRESS).
+
+    ``local``: run a small job (:data:`LOCAL_JOBS`) in this process without starting or joining Ray.
+    Before a job runs on a cluster of several nodes, a local-path lake must be shared storage.
+    """
     main = job_main(name)
-    ensure_ray(settings)
-    return main(dict(config or {}))
+    settings = settings or get_settings()
+    if local:
+        if name not in LOCAL_JOBS:
+            raise ConfigError(
+                f"job {name!r} runs Ray tasks and cannot run with --local",
+                hint=f"jobs that can: {', '.join(sorted(LOCAL_JOBS))}; drop --local for the others",
+            )
+    else:
+        ensure_ray(settings)
+        from lakehouse.storage import check_shared_storage
+
+        check_shared_storage(settings.lake_root, shared=settings.lake.shared_storage)
+    from covary import metrics  # job runs and wall time feed the Grafana "Jobs" row
+
+    started, status = time.perf_counter(), "failed"
+    try:
+        result = main(dict(config or {}))
+        status = "succeeded"
+        return result
+    finally:
+        metrics.inc("covary_job_runs", job=name, status=status)
+        metrics.observe("covary_job_duration_s", time.perf_counter() - started, job=name)
 
 
 def ray_retry_options() -> dict[str, Any]:
@@ -93,6 +208,8 @@ def _client(address: str | None, settings: Settings) -> Any:
     from ray.job_submission import JobSubmissionClient
 
     address = address or settings.ray.dashboard_url or os.environ.get("RAY_ADDRESS")
+    if not address and (cluster := _local_cluster(settings)) is not None:
+        address = cluster["dashboard_url"]
     if not address:
         raise RayUnavailableError(
             "no Ray Jobs API address", hint="pass --address http://HEAD:8265 or set COVARY_RAY__DASHBOARD_URL"
@@ -145,15 +262,24 @@ def submit_job(
     """Submit job ``name`` to a cluster with the repository as working dir; return the submission id."""
     settings = settings or get_settings()
     job_main(name)  # fail fast on unknown names
+    secret = sorted(k for k in (env or {}) if is_secret_env(k))
+    if secret:
+        raise ConfigError(
+            f"refusing to send secret variable(s) {', '.join(secret)} with the job: Ray records runtime envs "
+            "in its logs and shows them through the Jobs API",
+            hint="put secrets in each node's secrets file (COVARY_SECRETS_FILE, mode 0600) or in the pods' "
+            "Kubernetes Secret; pass only COVARY_SECRETS_FILE=/path with --env",
+        )
     client = _client(address, settings)
     runtime_env: dict[str, Any] = {
         "working_dir": str(REPO_ROOT),
-        "excludes": [".venv/", ".covary/", "test-artifacts/", "*.pyc", "node_modules/"],
+        "excludes": list(WORKING_DIR_EXCLUDES),
         "env_vars": {"HF_HUB_OFFLINE": "1", "PYTHONPATH": ".", **(env or {})},
     }
     if pip and (reqs := pinned_requirements()):
         runtime_env["pip"] = {"packages": reqs, "pip_check": False}
-    entrypoint = f"{shlex.quote(sys.executable) if not pip else 'python'} -m jobs.{name}"
+    # `python` of the node (its PATH) or of the job's pip env: never this machine's interpreter path
+    entrypoint = f"python -m jobs.{name}"
     if config:
         entrypoint += f" --config-json {shlex.quote(json.dumps(config))}"
     deadline = time.monotonic() + 90

@@ -8,6 +8,7 @@ from lakehouse.errors import (
     LoadError,
     SchemaMismatchError,
     TableNotFoundError,
+    UnsafeStorageError,
 )
 from lakehouse.lake import BatchKey, Lakehouse, WriteResult
 from lakehouse.loads import Load, LoadLedger
@@ -26,6 +27,7 @@ __all__ = [
     "SchemaMismatchError",
     "TableNotFoundError",
     "TableSpec",
+    "UnsafeStorageError",
     "WriteResult",
     "all_specs",
     "col",

@@ -24,6 +24,10 @@ class CommitConflictError(LakehouseError, TransientError):
     """A concurrent writer kept winning the commit race; nothing of this batch was committed."""
 
 
+class UnsafeStorageError(LakehouseError, TerminalError, ValueError):
+    """The lake's storage cannot keep several writers' commits safe (or is not shared by every node)."""
+
+
 class LoadError(LakehouseError, TerminalError, ValueError):
     """A load ledger operation was invalid (unknown load id, finishing a failed load, ...)."""
 
@@ -34,4 +38,5 @@ __all__ = [
     "LoadError",
     "SchemaMismatchError",
     "TableNotFoundError",
+    "UnsafeStorageError",
 ]

@@ -74,11 +74,14 @@ class Lakehouse:
         storage_options: dict[str, str] | None = None,
         commit_retries: int = 8,
         min_vacuum_retention_hours: int = 1,
+        single_writer: bool = False,
     ) -> None:
         self.root = str(root).rstrip("/")
         self.storage_options = dict(storage_options or {})
         self.commit_retries = commit_retries
         self.min_vacuum_retention_hours = min_vacuum_retention_hours
+        self.single_writer = single_writer
+        self._commit_safety_checked = False
         self._ledger: LoadLedger | None = None
         self._open_tables: dict[str, DeltaTable] = {}
         self._batch_index: dict[str, tuple[int, dict[str, str]]] = {}
@@ -86,20 +89,35 @@ class Lakehouse:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Lakehouse:
+    def from_settings(cls, settings: Settings | None = None, *, root: str | None = None) -> Lakehouse:
+        """The lake of ``settings`` (storage options, secrets included, come from the settings).
+
+        ``root`` overrides the location but keeps the storage options: use it in Ray tasks, which get
+        the root as an argument and the credentials from their own settings (never as an argument).
+        """
         if settings is None:
             from covary.settings import get_settings
 
             settings = get_settings()
         return cls(
-            settings.lake_root,
-            storage_options=settings.lake.storage_options,
+            root or settings.lake_root,
+            storage_options=settings.lake_storage_options(),
             commit_retries=settings.lake.commit_retries,
             min_vacuum_retention_hours=settings.lake.min_vacuum_retention_hours,
+            single_writer=settings.lake.single_writer,
         )
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.root!r})"
+
+    def verify_storage(self) -> None:
+        """Before the first commit of this handle: refuse object storage that would lose concurrent commits."""
+        if self._commit_safety_checked:
+            return
+        from lakehouse.storage import verify_commit_safety
+
+        verify_commit_safety(self.root, self.storage_options, single_writer=self.single_writer)
+        self._commit_safety_checked = True
 
     # ------------------------------------------------------------------------------- locations
     def uri(self, name: str) -> str:
@@ -129,6 +147,7 @@ class Lakehouse:
         """Create the table from its spec if it does not exist yet; return it at its latest version."""
         spec = get_spec(name)
         uri = self.uri(name)
+        self.verify_storage()
         cached = self._open_tables.get(uri)
         if cached is not None:
             cached.update_incremental()

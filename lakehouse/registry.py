@@ -29,6 +29,9 @@ class Column:
     stock: bool = False
     """A level measured at a point in time (headcount, inventory, balance): adds up across a day's rows
     (departments, sites) but not across days, so a month's value is the mean of its daily totals."""
+    pii: bool = False
+    """Personal data (e-mail, phone, a person's name, address, birth date): the query service masks it
+    for keys without a ``pii`` grant (docs/security.md)."""
 
 
 def col(
@@ -39,9 +42,10 @@ def col(
     nullable: bool = True,
     synonyms: tuple[str, ...] = (),
     stock: bool = False,
+    pii: bool = False,
 ) -> Column:
     """Shorthand for :class:`Column`."""
-    return Column(name, type_, description, nullable, synonyms, stock)
+    return Column(name, type_, description, nullable, synonyms, stock, pii=pii)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,11 @@ class TableSpec:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def pii_columns(self) -> list[str]:
+        """Columns tagged ``pii=True`` (masked for callers without a ``pii`` grant)."""
+        return [c.name for c in self.columns if c.pii]
 
     def column(self, name: str) -> Column:
         for c in self.columns:

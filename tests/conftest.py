@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,28 @@ def ray_local() -> Iterator[None]:
         )
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto, PyPI) on loopback for the session; see tests/_cluster/s3.py."""
+    from tests._cluster.s3 import NO_METADATA_ENV, moto_server
+
+    for key, value in NO_METADATA_ENV.items():
+        os.environ.setdefault(key, value)
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ray_two_nodes():
+    """A real two-node Ray cluster (head + worker raylets, token auth) for the session; see tests/_cluster."""
+    from tests._cluster.ray_cluster import two_node_cluster
+
+    # the nodes have covary's environment installed (its python first on PATH), as a cluster admin sets up
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    with two_node_cluster(env={"AWS_EC2_METADATA_DISABLED": "true", "PATH": path}) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,9 @@ def expected_files(chart_dir: Path = CHART_DIR) -> dict[Path, str]:
     with tempfile.TemporaryDirectory() as tmp:
         for path in export(tmp):
             files[chart_dir / "files" / "dashboards" / path.name] = path.read_text()
+    from charts.grafana.alerts import rules_yaml
+
+    files[chart_dir / "files" / "prometheus" / "covary-rules.yaml"] = rules_yaml()
     return files
 
 
@@ -29,7 +32,7 @@ def stale_files(chart_dir: Path = CHART_DIR) -> list[Path]:
     """Generated files that are missing, differ from their source, or have no source any more."""
     expected = expected_files(chart_dir)
     stale = [p for p, text in expected.items() if not p.is_file() or p.read_text() != text]
-    for folder in ("serve", "dashboards"):
+    for folder in ("serve", "dashboards", "prometheus"):
         stale += [p for p in sorted((chart_dir / "files" / folder).glob("*")) if p not in expected]
     return stale
 

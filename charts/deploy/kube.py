@@ -40,6 +40,7 @@ RESOURCES: dict[str, Resource] = {
     "RayCronJob": Resource("ray.io", "v1", "raycronjobs"),
     "ServiceMonitor": Resource("monitoring.coreos.com", "v1", "servicemonitors"),
     "PodMonitor": Resource("monitoring.coreos.com", "v1", "podmonitors"),
+    "PrometheusRule": Resource("monitoring.coreos.com", "v1", "prometheusrules"),
 }
 
 _CRD_HINTS = {

@@ -14,7 +14,19 @@ from charts.deploy.errors import ChartRenderError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on the rendered output
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHART_DIR = REPO_ROOT / "helm" / "covary"
+
+
+def chart_dir() -> Path:
+    """The Helm chart: the copy packaged in the wheel (``charts/deploy/chart``), else helm/covary of a checkout."""
+    from importlib.resources import files
+
+    packaged = files("charts.deploy").joinpath("chart")
+    if packaged.joinpath("Chart.yaml").is_file():
+        return Path(str(packaged))
+    return REPO_ROOT / "helm" / "covary"
+
+
+CHART_DIR = chart_dir()
 
 # The order objects are applied in: what others reference comes first.
 KIND_ORDER = (
@@ -34,6 +46,7 @@ KIND_ORDER = (
     "Ingress",
     "ServiceMonitor",
     "PodMonitor",
+    "PrometheusRule",
 )
 
 
@@ -163,12 +176,44 @@ def lint(values: dict[str, Any] | None = None, *, chart_dir: str | Path = CHART_
     return helm_python.lint(chart_dir, values or {}, strict=True)
 
 
+RAY_CRON_JOB_GATE = (
+    "RayCronJob is alpha in KubeRay and needs the operator's feature gate: install or upgrade the operator with "
+    "featureGates [{name: RayCronJob, enabled: true}] (helm upgrade kuberay-operator kuberay/kuberay-operator "
+    "--reuse-values --set 'featureGates[0].name=RayCronJob' --set 'featureGates[0].enabled=true'; keep your other "
+    "gates in that list), i.e. --feature-gates=RayCronJob=true. Without it the operator ignores the schedules and "
+    "no job runs. No gate? Set jobs.rayCronJobFeatureGate=false and run jobs with `covary job submit`."
+)
+
+
+def lint_notes(values: dict[str, Any] | None = None, *, chart_dir: str | Path = CHART_DIR) -> list[str]:
+    """What `covary deploy lint` explains besides Helm's messages (needs beyond the chart: operator features)."""
+    merged = _merge(_chart_defaults(chart_dir), values or {})
+    jobs = merged.get("jobs", {})
+    notes = []
+    if jobs.get("enabled") and jobs.get("schedules"):
+        if jobs.get("rayCronJobFeatureGate", True):
+            notes.append(f"{len(jobs['schedules'])} RayCronJob(s) rendered. {RAY_CRON_JOB_GATE}")
+        else:
+            notes.append(
+                "jobs.rayCronJobFeatureGate=false: no RayCronJob is rendered, so no job runs on a schedule; "
+                "enable the operator's RayCronJob feature gate and set it true, or submit jobs yourself."
+            )
+    return notes
+
+
+def _chart_defaults(chart_dir: str | Path) -> dict[str, Any]:
+    return yaml.safe_load((Path(chart_dir) / "values.yaml").read_text()) or {}
+
+
 __all__ = [
     "CHART_DIR",
     "KIND_ORDER",
+    "RAY_CRON_JOB_GATE",
     "REPO_ROOT",
     "Rendered",
+    "chart_dir",
     "lint",
+    "lint_notes",
     "load_values",
     "read_manifests",
     "render",

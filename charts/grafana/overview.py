@@ -63,6 +63,15 @@ def _ingestion() -> Row:
     )
 
 
+def _failed_runs(runs: str) -> str:
+    """Failed runs in 24h: the increase of series older than the window plus the value of series born in it
+    (Ray cannot start a counter at 0, so ``increase`` alone misses a counter's first +1)."""
+    failed = f'{runs}{{status=~"fail.*|error"}}'
+    old = f"(sum(increase({failed}[24h]) and {failed} offset 24h) or vector(0))"
+    new = f"(sum({failed} unless {failed} offset 24h) or vector(0))"
+    return f"{old} + {new}"
+
+
 def _jobs() -> Row:
     runs, duration = series("covary_job_runs", "_total"), series("covary_job_duration_s", "_bucket")
     return Row(
@@ -85,7 +94,7 @@ def _jobs() -> Row:
             ),
             Panel(
                 "Failed job runs (24h)",
-                (Query(f'sum(increase({runs}{{status=~"fail.*|error"}}[24h]))', "failed"),),
+                (Query(_failed_runs(runs), "failed"),),
                 kind="stat",
                 width=6,
                 thresholds=((1, "red"),),
@@ -187,7 +196,14 @@ def _ray() -> Row:
                 unit="percent",
             ),
             Panel("Ray memory used", (Query(f"sum({mem_used}) / sum({mem_total})", "used"),), unit="percentunit"),
-            Panel("GPU utilisation", (Query(f"avg by (GpuIndex) ({gpu})", "GPU {{GpuIndex}}"),), unit="percent"),
+            Panel(
+                "GPUs busy",
+                (
+                    Query(f"sum({gpu}) / 100 or vector(0)", "busy (GPU-equivalents)"),
+                    Query(f"count({gpu}) or vector(0)", "GPUs reporting"),
+                ),
+                description="Sum of GPU utilisation in GPU-equivalents, and GPUs reporting; 0 on a CPU-only cluster.",
+            ),
         ),
     )
 

@@ -19,6 +19,7 @@ def check_source(name: str, *, base_url: str | None = None, options: RunOptions 
     if base_url:
         options.base_url = base_url
     client = make_client(spec, options)
+    client.fail_fast_connect = True  # a check reports a refused connection at once, not after retries
     results: list[dict[str, Any]] = []
     try:
         for ep in spec.ordered():

@@ -16,6 +16,7 @@ from connectors.core.clock import SYSTEM_CLOCK, Clock
 from connectors.core.ratelimit import NoLimit, RateLimiter, rate_limit_wait
 from connectors.core.retry import RETRY_STATUSES, RetryBudget, RetryPolicy, parse_retry_after
 from connectors.core.secrets import Redactor
+from connectors.core.ssrf import GuardedTransport, check_scheme, same_origin
 from connectors.errors import (
     RequestFailedError,
     RetryAfterTooLongError,
@@ -24,6 +25,7 @@ from connectors.errors import (
 )
 
 log = logging.getLogger(__name__)
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -78,7 +80,9 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        allow_hosts: tuple[str, ...] = (),
     ) -> None:
+        check_scheme(base_url, what=f"{source}: base URL")
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.auth = auth or NoAuth()
@@ -87,14 +91,19 @@ class HttpClient:
         self.policy = policy or RetryPolicy()
         self.budget = budget or RetryBudget(200)
         self.stats = ClientStats()
+        # Real network traffic goes through the SSRF guard (resolve, check, then connect to the checked
+        # address); redirects are followed here, not by httpx, so credentials never leave the base origin.
         self.http = httpx.Client(
             timeout=httpx.Timeout(timeout_s),
             headers=dict(headers or {}),
-            transport=transport,
-            follow_redirects=True,
+            transport=transport or GuardedTransport(extra_allowed=allow_hosts),
+            follow_redirects=False,
         )
         self.auth.bind(self.http, clock)
         self.redactor = Redactor(param_names=self.auth.secret_params())
+        # A refused/unresolvable connection is retried like any transport error; ``fail_fast_connect``
+        # (set by ``covary source check``) raises it at once with the URL and the reason instead.
+        self.fail_fast_connect = False
 
     def close(self) -> None:
         self.http.close()
@@ -132,15 +141,18 @@ class HttpClient:
         context: str = "",
     ) -> HttpResponse:
         url = self.url_for(path)
+        check_scheme(url, what=f"{self.source}: URL")
         attempt = 0
         refreshed = False
+        redirects = 0
         what = f"{self.source}{'/' + context if context else ''}"
         while True:
             attempt += 1
             self.limiter.acquire(1.0)
             hdrs = dict(headers or {})
             prms: dict[str, Any] = {k: _param(v) for k, v in (params or {}).items() if v is not None}
-            self.auth.apply(hdrs, prms)
+            if same_origin(url, self.base_url):  # credentials go to the base URL's origin only
+                self.auth.apply(hdrs, prms)
             self.redactor.add(*self.auth.secrets())
             safe = self.safe_url(url, {k: v for k, v in prms.items()})
             self.stats.requests += 1
@@ -150,9 +162,26 @@ class HttpClient:
                 self._retry(attempt, "timeout", f"{type(exc).__name__} after {self.http.timeout.read}s on {safe}", what)
                 continue
             except httpx.TransportError as exc:
+                if self.fail_fast_connect and isinstance(exc, httpx.ConnectError):
+                    reason = self.redactor.text(" ".join(str(exc).split()) or type(exc).__name__)
+                    raise RequestFailedError(
+                        f"{what}: cannot connect to {safe}: {reason}",
+                        hint="is the server up and the base URL right? (--base-url or connectors.base_urls)",
+                    ) from None
                 self._retry(attempt, "connection", f"{type(exc).__name__} on {safe}", what)
                 continue
             status = resp.status_code
+            if resp.is_redirect and "location" in resp.headers:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise RequestFailedError(f"{what}: more than {MAX_REDIRECTS} redirects from {safe}")
+                url = str(resp.url.join(resp.headers["location"]))
+                check_scheme(url, what=f"{self.source}: redirect target")
+                params = None  # the Location carries its own query
+                if status == 303 or (status in (301, 302) and method == "POST"):
+                    method, json = "GET", None
+                attempt -= 1  # a redirect is not a failed attempt
+                continue
             rl_wait = rate_limit_wait(resp.headers, now_wall=self.clock.wall())
             if 200 <= status < 300:
                 if rl_wait:

@@ -239,7 +239,7 @@ class LinkHeaderPaginator(Paginator):
         if self._stop(response, records):
             return None
         url = parse_link_header(response.headers.get("Link")).get(self.rel)
-        return PageRequest(url, {}, request.json, request.index + 1) if url else None
+        return PageRequest(_on_host(url, response, "Link header"), {}, request.json, request.index + 1) if url else None
 
 
 class NextUrlPaginator(Paginator):
@@ -256,7 +256,9 @@ class NextUrlPaginator(Paginator):
         if self._stop(response, records):
             return None
         url = get_path(response.data, self.next_url_path)
-        return PageRequest(str(url), {}, request.json, request.index + 1) if url else None
+        if not url:
+            return None
+        return PageRequest(_on_host(str(url), response, self.next_url_path), {}, request.json, request.index + 1)
 
 
 class GraphQLPaginator(Paginator):
@@ -292,6 +294,26 @@ class GraphQLPaginator(Paginator):
         body = dict(request.json or {})
         body["variables"] = dict(body.get("variables") or {}) | {self.cursor_variable: cursor}
         return PageRequest(request.path, dict(request.params), body, request.index + 1)
+
+
+def _on_host(url: str, response: HttpResponse, where: str) -> str:
+    """A next-page URL, resolved against the page it came from; it must stay on that page's origin
+    (scheme, host, port), which by induction is the source's base URL: a server cannot steer the run
+    (and its credentials) to another host."""
+    from urllib.parse import urljoin
+
+    from connectors.core.ssrf import same_origin
+
+    if not response.url or (url.startswith("/") and not url.startswith("//")):
+        return url
+    absolute = urljoin(response.url, url)
+    if not same_origin(absolute, response.url):
+        shown = absolute if len(absolute) <= 120 else absolute[:117] + "..."
+        raise PaginationError(
+            f"the next-page URL from {where} ({shown}) leaves the source's host; refusing to follow it",
+            hint="pages are only fetched from the source's base URL; check the paginator or the server",
+        )
+    return absolute
 
 
 def _truthy(value: Any) -> bool:

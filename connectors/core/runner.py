@@ -134,7 +134,16 @@ def make_client(
         headers=spec.headers,
         timeout_s=spec.timeout_s,
         transport=options.transport,
+        # a base URL covary passes explicitly (the replay server a job started) is allow-listed for this run
+        allow_hosts=(_host_port(options.base_url),) if options.base_url else (),
     )
+
+
+def _host_port(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname or "")
 
 
 def first_request(endpoint: EndpointSpec, partition: dict[str, Any], start: Any) -> PageRequest:

@@ -216,7 +216,7 @@ def run_partition(
     from covary.settings import get_settings
 
     spec = get_source(source) if isinstance(source, str) else parse_spec(source)
-    lake = Lakehouse(lake_root) if lake_root else Lakehouse.from_settings(get_settings())
+    lake = Lakehouse.from_settings(get_settings(), root=lake_root)  # storage options from settings
     options = RunOptions(limiter=limiter, base_url=base_url, retry_budget=retry_budget)
     return run_endpoint(lake, spec, endpoint, partition=partition, options=options).to_dict()
 

@@ -160,6 +160,16 @@ class SourceSpec(_Strict):
             raise ValueError("must be lower-case letters, digits and _ (starting with a letter)")
         return v
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host (file://, gopher:// ... are refused)")
+        return v
+
     @field_validator("auth")
     @classmethod
     def _auth(cls, v: Any) -> Any:

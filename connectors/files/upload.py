@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.errors import UploadError
-from connectors.files.parse import parse_bytes
+from connectors.files.parse import UploadLimits, parse_bytes
 from connectors.files.profile import profile_rows, typed
 from lakehouse import BatchKey, Lakehouse, TableNotFoundError, all_specs, get_spec
 
@@ -39,6 +39,32 @@ def safe_name(name: str) -> str:
             hint=f"try --name {suggestion}",
         )
     return name
+
+
+MAX_FILE_NAME = 255
+
+
+def check_file_name(file_name: str | None) -> str:
+    """The upload's file name as sent, or :class:`UploadError` (HTTP 400) with the reason: empty, ``.``/``..``,
+    only dots, longer than 255 characters, or holding control characters."""
+    raw = file_name or ""
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    reason = None
+    if not raw.strip():
+        reason = "it is empty"
+    elif len(raw) > MAX_FILE_NAME or len(raw.encode("utf-8", "replace")) > MAX_FILE_NAME:
+        reason = f"it is {len(raw)} characters long; the limit is {MAX_FILE_NAME}"
+    elif not base.strip(". "):
+        reason = f"{base!r} names a directory, not a file"
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        reason = "it contains control characters"
+    if reason:
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise UploadError(
+            f"upload file name {shown!r} is not allowed: {reason}",
+            hint="send the file under a plain name such as data.csv",
+        )
+    return raw
 
 
 def safe_file_name(path: str | Path) -> str:
@@ -82,7 +108,9 @@ def schema_check(profile: list[dict[str, Any]], entity: str) -> dict[str, Any]:
     spec = get_spec(table)
     have = {p["name"]: p["type"] for p in profile}
     lower = {k.lower(): k for k in have}
-    missing_required, missing_optional, mismatches = [], [], []
+    missing_required: list[str] = []
+    missing_optional: list[str] = []
+    mismatches: list[dict[str, str]] = []
     for column in spec.columns:
         source = (have.get(column.name) and column.name) or lower.get(column.name.lower())
         if source is None:
@@ -126,9 +154,12 @@ def upload_file(
     entity: str | None = None,
     format: str | None = None,
     max_bytes: int | None = None,
+    file_name: str | None = None,
+    limits: UploadLimits | None = None,
 ) -> dict[str, Any]:
     """Land a file's rows in ``bronze.upload_rows`` exactly once per (name, file hash); return a JSON summary
-    with ``rows_loaded`` (0 on a re-upload), ``rows_quarantined``, the profile and the schema check."""
+    with ``rows_loaded`` (0 on a re-upload), ``rows_quarantined``, the profile and the schema check.
+    ``file_name`` is the name the caller gave the file (default: the path's name)."""
     if max_bytes is None:
         from covary.settings import get_settings
 
@@ -144,16 +175,40 @@ def upload_file(
             hint="split the file, or raise connectors.upload_max_bytes (COVARY_CONNECTORS__UPLOAD_MAX_BYTES)",
         )
     data = path.read_bytes()
-    return upload_bytes(lake, data, file_name=path.name, name=name, entity=entity, format=format)
+    return upload_bytes(
+        lake, data, file_name=file_name or path.name, name=name, entity=entity, format=format, limits=limits
+    )
 
 
 def upload_bytes(
-    lake: Lakehouse, data: bytes, *, file_name: str, name: str, entity: str | None = None, format: str | None = None
+    lake: Lakehouse,
+    data: bytes,
+    *,
+    file_name: str,
+    name: str,
+    entity: str | None = None,
+    format: str | None = None,
+    limits: UploadLimits | None = None,
 ) -> dict[str, Any]:
+    """Parse ``data`` under ``limits`` (default: the ``connectors.upload_*`` settings) and land it exactly once.
+
+    Nothing is committed when the file is unreadable, over a cap (:class:`UploadLimitError`) or holds no
+    rows. A retry after a crash that left some of the writes committed reports (and stores) the true counts.
+    """
     name = safe_name(name)
+    check_file_name(file_name)
     sha = hashlib.sha256(data).hexdigest()
-    parsed = parse_bytes(data, file_name, format=format)
+    parsed = parse_bytes(data, file_name, format=format, limits=limits or UploadLimits.from_settings())
     rows = [r for _, r in parsed.rows]
+    if not rows and not parsed.bad:
+        what = "only a header" if parsed.columns else "no data"
+        raise UploadError(
+            f"{safe_file_name(file_name)} has no rows ({what}); nothing was loaded",
+            hint="check that you picked the right file and that it has data rows below the header",
+        )
+    warnings = list(parsed.warnings)
+    if not rows:
+        warnings.append(f"no rows could be read: all {len(parsed.bad)} data lines are malformed (see ops.quarantine)")
     profile = profile_rows(parsed.columns, rows)
     check = schema_check(profile, entity) if entity else None
     batch = BatchKey(f"upload/{name}/{sha}")
@@ -170,7 +225,7 @@ def upload_bytes(
             ),
         )
         written = load.write(ROWS, rows_table, batch=batch)
-        quarantined = load.quarantine(
+        load.quarantine(
             [
                 {"reason": reason, "raw": raw, "location": f"{safe_file_name(file_name)} line {line}"}
                 for line, reason, raw in parsed.bad
@@ -178,8 +233,9 @@ def upload_bytes(
             entity=entity or name,
             batch=batch,
         )
-        repeat = written.skipped
-        load.write(
+        # The counts of this file, true whether this call or an earlier (crashed) attempt committed the rows:
+        # every row of ``rows`` and every malformed line lands exactly once under ``batch``.
+        files = load.write(
             FILES,
             [
                 {
@@ -190,8 +246,8 @@ def upload_bytes(
                     "encoding": parsed.encoding,
                     "delimiter": parsed.delimiter,
                     "size_bytes": len(data),
-                    "rows_loaded": written.rows,
-                    "rows_quarantined": quarantined,
+                    "rows_loaded": len(rows),
+                    "rows_quarantined": len(parsed.bad),
                     "entity": entity,
                     "profile": orjson.dumps(profile).decode(),
                     "schema_check": orjson.dumps(check).decode() if check else None,
@@ -200,18 +256,23 @@ def upload_bytes(
             ],
             batch=batch,
         )
+    repeat = files.skipped  # the whole file was landed before: this call added nothing
+    resumed = written.skipped and not repeat
     return {
         "upload": name,
         "file_name": safe_file_name(file_name),
         "file_sha256": sha,
         "format": parsed.format,
         "encoding": parsed.encoding,
+        "encoding_confidence": parsed.encoding_confidence,
         "delimiter": parsed.delimiter,
         "size_bytes": len(data),
         "rows": len(rows),
-        "rows_loaded": written.rows,
-        "rows_quarantined": quarantined,
+        "rows_loaded": 0 if repeat else len(rows),
+        "rows_quarantined": 0 if repeat else len(parsed.bad),
         "already_uploaded": repeat,
+        "resumed": resumed,
+        "warnings": warnings,
         "load_id": load.load_id,
         "columns": profile,
         "schema_check": check,
@@ -258,6 +319,7 @@ def read_upload(lake: Lakehouse, name: str, *, typed_columns: bool = True) -> pa
 
 
 __all__ = [
+    "check_file_name",
     "read_profile",
     "read_upload",
     "resolve_entity",

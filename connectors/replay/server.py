@@ -53,7 +53,11 @@ class ReplayServer:
         clock: Clock = SYSTEM_CLOCK,
         host: str = "127.0.0.1",
         port: int = 0,
+        advertise_host: str | None = None,
     ) -> None:
+        """``host``: the interface to bind (``0.0.0.0`` so Ray workers on other hosts reach it);
+        ``advertise_host``: the name clients use in :attr:`url` (default: the bound host, or this
+        machine's host name when bound to every interface)."""
         known = fixture_dirs()
         if fixtures is None:
             fixtures = dict(known)
@@ -78,23 +82,37 @@ class ReplayServer:
         self._n = 0
         self._httpd = ThreadingHTTPServer((host, port), _handler(self))
         self._httpd.daemon_threads = True
+        if advertise_host is None and host in ("0.0.0.0", "::", ""):
+            import socket
+
+            advertise_host = socket.getfqdn()
+        self.advertise_host = advertise_host
         self._thread: threading.Thread | None = None
 
     # -------------------------------------------------------------------------------- lifecycle
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
+        host = self.advertise_host or (host.decode() if isinstance(host, bytes) else host)
+        return f"http://{host}:{port}"
 
     def base_url(self, connector: str) -> str:
         return f"{self.url}/{connector}"
 
     def start(self) -> ReplayServer:
+        from connectors.core.ssrf import allow_host
+
+        host, port = self._httpd.server_address[:2]
+        allow_host(host.decode() if isinstance(host, bytes) else str(host), int(port), local_server=True)  # SSRF
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="covary-replay", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        from connectors.core.ssrf import disallow_host
+
+        host, port = self._httpd.server_address[:2]
+        disallow_host(host.decode() if isinstance(host, bytes) else str(host), int(port))
         self._httpd.shutdown()
         self._httpd.server_close()
 

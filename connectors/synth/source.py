@@ -58,6 +58,16 @@ GOLD: dict[str, tuple[str, str, str, str, str, str]] = {
     "market.demand_index": ("drivers", "demand_index", "mean", "Market demand index", "index", "market"),
 }
 
+# Series the systems compute from other series (accounting identities and roll-ups): lineage for discovery.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "finance.revenue": ("marketing.revenue", "crm.deal_value"),  # booked revenue = ad revenue + deals won
+    "finance.expenses": ("marketing.spend", "hr.headcount"),  # spend + payroll (headcount x rate) + fixed
+    "hr.headcount": ("hr.hires", "hr.attrition"),  # running sum of hires - attrition
+    "crm.deal_value": ("crm.deals_won",),  # deals x price
+    "marketing.revenue": ("marketing.conversions",),  # conversions x order value
+    "marketing.clicks": ("marketing.impressions",),  # impressions x click-through rate
+}
+
 
 @dataclass(frozen=True)
 class SynthResult:
@@ -117,6 +127,7 @@ def gold_series(silver: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, list[dic
                 "source": "synth",
                 "lineage": SYSTEMS[system].silver,
                 "domain": domain,
+                "derived_from": [f"{PREFIX}.{k}" for k in DERIVED_FROM.get(key, ())],
             }
         )
     return pl.concat(frames).sort("series_id", "ts"), catalog

@@ -14,14 +14,33 @@ app = typer.Typer(
     help="covary: lakehouse, honest correlations, models and answers over HTTP.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion [bash|zsh|fish|powershell]
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from covary import __version__
+
+        typer.echo(f"covary {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """covary: lakehouse, honest correlations, models and answers over HTTP."""
+
 
 # Each module defines ``register(app)`` and owns its nouns. Add a module here to add commands.
 COMMAND_MODULES: list[str] = [
     "covary.cli.config",
     "covary.cli.table",
     "covary.cli.job",
+    "covary.cli.cluster",
     "covary.cli.demo",
     "covary.cli.source",
     "covary.cli.deploy",

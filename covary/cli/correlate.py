@@ -40,7 +40,9 @@ def register(app: typer.Typer) -> None:
         freq: str | None = typer.Option(
             None, "--freq", help="Resample to D, W, M or Q (sum for counts, mean for levels)."
         ),
-        max_lag: int = typer.Option(7, "--max-lag", help="Test lags -K..K."),
+        max_lag: int | None = typer.Option(
+            None, "--max-lag", help="Test lags -K..K (default: 28 for daily, 8 for weekly, 3 otherwise)."
+        ),
         method: str = typer.Option("pearson", "--method", help="pearson or spearman."),
         null: str = typer.Option("shift", "--null", help="shift (default), block, or iid (anti-conservative)."),
         fdr: float = typer.Option(0.05, "--fdr", help="FDR level q (BH by default)."),
@@ -108,16 +110,34 @@ def register(app: typer.Typer) -> None:
                 doc["comparison"] = run["comparison"]
             emit_json(doc)
             return
-        console.print(
-            f"[bold]{result.n_series}[/bold] series x {result.n_steps} steps ({result.freq or 'as given'}), "
-            f"{len(result.pairs)} pairs x {2 * max_lag + 1} lags = {result.tested} tested; "
-            f"null: {result.null_label}, {result.draws} draws; adjustments: {', '.join(result.adjust_steps) or 'none'}"
-        )
-        out = Table("a", "b", "lag", "r adj", "r raw", "95% CI", "n_eff", "p", "q", "warnings")
+        tests = result.pairs.get("test")
+        n_corr = int((tests == "correlation").sum()) if tests is not None else len(result.pairs)
+        n_event = int((tests == "event").sum()) if tests is not None else 0
+        if result.levels:  # lake run: one panel per frequency and time window
+            panels = "; ".join(
+                f"{lv['frequency']} {lv['start']}..{lv['end']}: {lv['series']} series, lags ±{lv['max_lag']}"
+                for lv in result.levels
+            )
+            console.print(
+                f"[bold]{result.n_series}[/bold] series, each pair at the coarser of its two frequencies ({panels}); "
+                f"{n_corr} correlation + {n_event} event tests = {result.tested} pair-lags tested in one "
+                f"{result.options.correction} family; null: {result.null_label}; "
+                f"{len(result.construction)} related by construction, {len(result.excluded)} lineage exclusions"
+            )
+        else:
+            console.print(
+                f"[bold]{result.n_series}[/bold] series x {result.n_steps} steps ({result.freq or 'as given'}), "
+                f"{n_corr} pairs x {2 * (result.options.max_lag or 0) + 1} lags = {result.tested} tested; "
+                f"null: {result.null_label}, {result.draws} draws; "
+                f"adjustments: {', '.join(result.adjust_steps) or 'none'}"
+            )
+        out = Table("#", "a", "b", "test", "lag", "r adj", "r raw", "95% CI", "n_eff", "p", "q", "warnings")
         for f in result.findings[:limit]:
             out.add_row(
+                str(f.rank or ""),
                 f.a,
                 f.b,
+                f.test + ("" if f.cross_domain is None else (" ×" if f.cross_domain else "")),
                 str(f.lag),
                 f"{f.r:+.3f}",
                 f"{f.r_raw:+.3f}",
@@ -128,12 +148,18 @@ def register(app: typer.Typer) -> None:
                 "; ".join(f.warnings)[:90],
             )
         console.print(out)
-        console.print(f"{len(result.significant)} significant at q <= {fdr} ({correction}). lag > 0: a leads b.")
+        console.print(
+            f"{len(result.significant)} significant at q <= {fdr} ({correction}). lag > 0: a leads b."
+            + (" × = cross-domain (ranked first)." if result.levels else "")
+        )
+        for f in result.construction[:limit]:
+            console.print(f"[dim]related by construction (not a discovery): {f.a} ~ {f.b}: {f.warnings[0]}[/dim]")
         console.print("[dim]Correlation is not causation; lead/lag and Granger show temporal precedence only.[/dim]")
         if run:
             c = run["comparison"]
             console.print(
-                f"run {run['run_id']}: new {c['new']}, strengthened {c['strengthened']}, weakened {c['weakened']}, "
+                f"run {run['run_id']}: baseline {c.get('baseline', 0)}, new {c['new']}, "
+                f"strengthened {c['strengthened']}, weakened {c['weakened']}, "
                 f"vanished {c['vanished']} (vs {run['compared_to'] or 'no previous run'})"
             )
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
 
 import typer
 from rich.console import Console
@@ -17,38 +25,89 @@ _QUIET = {
 }
 
 
+@contextlib.contextmanager
+def libraries_to_log(path: Path) -> Iterator[IO[str]]:
+    """While the demo runs, everything libraries print (warnings, Ray worker output, log records) goes to
+    ``path``; what covary prints goes to the real stdout (the yielded stream)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = sys.stdout
+    with path.open("a", encoding="utf-8", buffering=1) as log_file:
+        saved_streams = (sys.stdout, sys.stderr)
+        moved: list[tuple[logging.StreamHandler[Any], Any]] = []
+        for logger in [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]:
+            for handler in getattr(logger, "handlers", []):
+                # handlers that print to a terminal stream (Ray's, basicConfig's); files and in-memory captures stay
+                stream = getattr(handler, "stream", None)
+                if (
+                    isinstance(handler, logging.StreamHandler)
+                    and not isinstance(handler, logging.FileHandler)
+                    and not isinstance(stream, io.StringIO)
+                ):
+                    old = handler.setStream(log_file)
+                    if old is not None:
+                        moved.append((handler, old))
+        file_handler = logging.StreamHandler(log_file)
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("py.warnings").addHandler(file_handler)
+        logging.captureWarnings(True)
+        sys.stdout = sys.stderr = log_file
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")  # each distinct warning once, into the log
+                yield out
+        finally:
+            sys.stdout, sys.stderr = saved_streams
+            logging.captureWarnings(False)
+            logging.getLogger("py.warnings").removeHandler(file_handler)
+            for handler, stream in moved:
+                handler.setStream(stream)
+
+
 def register(app: typer.Typer) -> None:
+    from jobs.demo import steps as demo_steps
+
+    names = ", ".join(n for n, _, _ in demo_steps())
+
     @app.command("demo")
     def demo(
         as_json: bool = typer.Option(False, "--json"),
         serve: bool = typer.Option(False, "--serve", help="Keep the Serve app up and print its URL."),
-        steps: str | None = typer.Option(None, help="Comma-separated subset of step modules."),
+        steps: str | None = typer.Option(None, help=f"Comma-separated subset of the steps: {names}."),
     ) -> None:
         """Run every pipeline step on bundled offline data (local Ray, local Delta, sqlite MLflow)."""
+        from covary.settings import get_settings
+        from jobs.demo import select_steps
         from jobs.runtime import run_job
 
+        wanted = [s.strip() for s in steps.split(",") if s.strip()] if steps else []
+        select_steps(wanted)  # an unknown step fails now, listing the steps, before Ray starts
         for key, value in _QUIET.items():  # progress bars of libraries would drown the step summaries
             os.environ.setdefault(key, value)
-
-        config: dict = {"serve": serve, "steps": steps.split(",") if steps else []}
+        log_path = get_settings().home.resolve() / "logs" / "demo.log"
+        config: dict = {"serve": serve, "steps": wanted}
         if as_json:
-            typer.echo(json.dumps(run_job("demo", config), indent=2, default=str))
+            with libraries_to_log(log_path) as out:
+                result = run_job("demo", config)
+            out.write(json.dumps(result, indent=2, default=str) + "\n")
             return
-        console = Console(soft_wrap=True)
 
-        def started(title: str) -> None:
-            console.print(f"[bold]…[/bold] {title}", highlight=False)
+        with libraries_to_log(log_path) as out:
+            console = Console(file=out, soft_wrap=True)
 
-        def done(title: str, summary: dict) -> None:
-            console.print(f"[bold green]✓[/bold green] {title} ({summary.pop('seconds')} s)", highlight=False)
-            for line in summary.pop("lines", []):
-                console.print(f"    {line}", highlight=False, markup=False)
-            for k, v in summary.items():
-                console.print(f"    {k}: {v}", highlight=False, markup=False)
+            def started(title: str) -> None:
+                console.print(f"[bold]…[/bold] {title}", highlight=False)
 
-        result = run_job("demo", config | {"on_step_start": started, "on_step_done": done})
-        out = Table("table", "version", "rows", "files", title="lakehouse")
+            def done(title: str, summary: dict) -> None:
+                console.print(f"[bold green]✓[/bold green] {title} ({summary.pop('seconds')} s)", highlight=False)
+                for line in summary.pop("lines", []):
+                    console.print(f"    {line}", highlight=False, markup=False)
+                for k, v in summary.items():
+                    console.print(f"    {k}: {v}", highlight=False, markup=False)
+
+            result = run_job("demo", config | {"on_step_start": started, "on_step_done": done})
+        table = Table("table", "version", "rows", "files", title="lakehouse")
         for t in result["tables"]:
-            out.add_row(t["table"], str(t["version"]), str(t["rows"]), str(t["files"]))
-        console.print(out)
-        console.print(f"COVARY_HOME: {result['home']}\nlake: {result['lake']}")
+            table.add_row(t["table"], str(t["version"]), str(t["rows"]), str(t["files"]))
+        console = Console(soft_wrap=True)
+        console.print(table)
+        console.print(f"COVARY_HOME: {result['home']}\nlake: {result['lake']}\nlibrary messages: {log_path}")

@@ -1,4 +1,4 @@
-"""``covary deploy render|lint|apply|status|sync``: the Helm chart without a helm binary."""
+"""``covary deploy render|lint|apply|history|rollback|uninstall|status|sync``: the Helm chart without a helm binary."""
 
 from __future__ import annotations
 
@@ -51,18 +51,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """`helm lint --strict` through the SDK; exit 1 on warnings or errors."""
         from charts.deploy import lint, load_values
+        from charts.deploy.render import lint_notes
 
-        report = lint(load_values(values, set_))
+        merged = load_values(values, set_)
+        report = lint(merged)
         problems = [m for m in report.get("messages", []) if m.get("severity", 0) >= 2] + [
             {"severity": 3, "path": "", "error": e} for e in report.get("errors", [])
         ]
         if as_json:
-            emit_json(report)
+            emit_json(report | {"notes": lint_notes(merged)})
         else:
             for m in report.get("messages", []):
                 typer.echo(
                     f"[{('?', 'INFO', 'WARNING', 'ERROR')[m.get('severity', 0)]}] {m.get('path')}: {m.get('error')}"
                 )
+            for note in lint_notes(merged):
+                typer.echo(f"[NOTE] {note}")
             typer.echo(f"{len(problems)} problem(s)")
         if problems:
             from charts.deploy.errors import ChartLintError
@@ -73,17 +77,49 @@ def register(app: typer.Typer) -> None:
     def apply_cmd(
         values: list[Path] = VALUES,
         set_: list[str] = SETS,
-        manifests: Path | None = typer.Option(None, "--manifests", help="Apply a directory from `deploy render`."),
+        manifests: Path | None = typer.Option(
+            None, "--manifests", help="Server-side apply a directory from `deploy render` (implies --server-side)."
+        ),
+        server_side: bool = typer.Option(
+            False, "--server-side", help="Server-side apply the objects instead of a Helm release (GitOps style)."
+        ),
         release: str = RELEASE,
         namespace: str = NAMESPACE,
         kubeconfig: str | None = KUBECONFIG,
         context: str | None = CONTEXT,
-        dry_run: bool = typer.Option(False, "--dry-run", help="Server-side dry run (dryRun=All)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Server-side dry run: nothing changes."),
+        wait: bool = typer.Option(False, "--wait", help="Helm: wait until the release's objects are ready."),
+        timeout_s: int = typer.Option(600, "--timeout", help="Helm: seconds to wait."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Server-side apply (fieldManager=covary) of the rendered chart, in dependency order."""
+        """Install or upgrade the Helm release (helm-python-sdk; `helm list`, rollback, uninstall see it).
+
+        With --server-side (or --manifests) the rendered objects are server-side applied (fieldManager=covary)
+        in dependency order instead, without a Helm release.
+        """
         from charts.deploy import KubeClient, apply_objects, load_values, read_manifests, render
 
+        if manifests is None and not server_side:
+            from charts.deploy.release import install_or_upgrade
+
+            row = install_or_upgrade(
+                load_values(values, set_),
+                release=release,
+                namespace=namespace,
+                kubeconfig=kubeconfig,
+                context=context,
+                dry_run=dry_run,
+                wait=wait,
+                timeout_s=timeout_s,
+            )
+            if as_json:
+                emit_json(row)
+            else:
+                typer.echo(
+                    f"{row['action']}: release {row['name']} revision {row['revision']} ({row['status']}) "
+                    f"in namespace {row['namespace']}, chart {row['chart_name']} {row['chart_version']}"
+                )
+            return
         if manifests is not None:
             objects = read_manifests(manifests)
         else:
@@ -100,6 +136,52 @@ def register(app: typer.Typer) -> None:
             emit_json({"server": client.host, "namespace": namespace, "applied": rows})
         else:
             typer.echo(f"{len(rows)} objects applied to {client.host} (namespace {namespace})")
+
+    @deploy.command("history")
+    def history_cmd(
+        release: str = RELEASE,
+        namespace: str = NAMESPACE,
+        kubeconfig: str | None = KUBECONFIG,
+        context: str | None = CONTEXT,
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Revisions of the Helm release (`helm history`)."""
+        from charts.deploy.release import history
+
+        rows = history(release=release, namespace=namespace, kubeconfig=kubeconfig, context=context)
+        if as_json:
+            emit_json(rows)
+            return
+        for r in rows:
+            chart = f"{r['chart_name']}-{r['chart_version']}"
+            typer.echo(f"{r['revision']:>4}  {r['status']:<16} {chart}  {r['deployed_at']}")
+
+    @deploy.command("rollback")
+    def rollback_cmd(
+        revision: int | None = typer.Argument(None, help="Revision to go back to (default: the previous one)."),
+        release: str = RELEASE,
+        namespace: str = NAMESPACE,
+        kubeconfig: str | None = KUBECONFIG,
+        context: str | None = CONTEXT,
+    ) -> None:
+        """Roll the Helm release back (`helm rollback`); this creates a new revision."""
+        from charts.deploy.release import rollback
+
+        rollback(release=release, namespace=namespace, revision=revision, kubeconfig=kubeconfig, context=context)
+        typer.echo(f"rolled release {release} back to revision {revision or 'previous'}")
+
+    @deploy.command("uninstall")
+    def uninstall_cmd(
+        release: str = RELEASE,
+        namespace: str = NAMESPACE,
+        kubeconfig: str | None = KUBECONFIG,
+        context: str | None = CONTEXT,
+    ) -> None:
+        """Delete the Helm release and its objects (`helm uninstall`); PVCs and Secrets you created stay."""
+        from charts.deploy.release import uninstall
+
+        row = uninstall(release=release, namespace=namespace, kubeconfig=kubeconfig, context=context)
+        typer.echo(row["info"] or f"release {release} uninstalled")
 
     @deploy.command("status")
     def status_cmd(

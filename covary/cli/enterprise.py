@@ -14,6 +14,28 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+BACKTEST_KINDS = ("naive", "seasonal_naive", "ets", "sarimax")
+
+
+def _backtest_lines(metrics: dict[str, float], winner: str | None) -> list[str]:
+    """The version's rolling-origin backtest: every candidate against the baselines (MASE < 1 beats naive)."""
+    kinds = [k for k in BACKTEST_KINDS if f"mase_{k}" in metrics]
+    if not kinds:
+        return []
+    lines = [f"      {'backtest':<16} {'MASE':>7} {'sMAPE':>7} {'cov80':>6} {'cov95':>6}"]
+    for k in kinds:
+        cells = [metrics.get(f"{m}_{k}") for m in ("mase", "smape", "coverage80", "coverage95")]
+        shown = [_fmt(cells[0], 3), _fmt(cells[1], 1), _fmt(cells[2], 2), _fmt(cells[3], 2)]
+        mark = "  <- chosen" if k == winner else "  (baseline)" if k in ("naive", "seasonal_naive") else ""
+        lines.append(f"      {k:<16} {shown[0]:>7} {shown[1]:>7} {shown[2]:>6} {shown[3]:>6}{mark}")
+    base = metrics.get("mase_seasonal_naive")
+    if winner and base and metrics.get(f"mase_{winner}") is not None:
+        ratio = metrics[f"mase_{winner}"] / base
+        verdict = "better" if ratio < 1 else "not better"
+        lines.append(f"      {winner} MASE is {ratio:.2f}x seasonal naive's ({verdict})")
+    return lines
+
+
 def register(app: typer.Typer) -> None:
     source = group(app, "source")
     model = group(app, "model")
@@ -137,6 +159,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  v{v['version']}{alias}  {v['created']}  run {v['run_id']}  {scores}")
             if v["params"].get("model"):
                 typer.echo(f"      model={v['params']['model']} exog={v['params'].get('exog', '-')}")
+            for line in _backtest_lines(m, v["params"].get("model")):
+                typer.echo(line)
 
     @model.command("promote")
     def promote(

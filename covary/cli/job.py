@@ -37,11 +37,12 @@ def register(app: typer.Typer) -> None:
         name: str,
         config_json: str | None = typer.Option(None, "--config-json"),
         as_json: bool = typer.Option(False, "--json"),
+        local: bool = typer.Option(False, "--local", help="Small jobs (kpi, dq): run in this process, no Ray."),
     ) -> None:
-        """Run a job on local Ray (started on demand) or on COVARY_RAY__ADDRESS."""
+        """Run a job on Ray (`covary up`'s cluster, COVARY_RAY__ADDRESS, or one started on demand)."""
         from jobs.runtime import run_job
 
-        result = run_job(name, _config(config_json))
+        result = run_job(name, _config(config_json), local=local)
         emit_json(result) if as_json else typer.echo(json.dumps(result, indent=2, default=str))
 
     @job.command("submit")

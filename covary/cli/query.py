@@ -62,9 +62,27 @@ def _audit(route: str, text: str, status: int, rows: int | None, started: float,
     Lakehouse.from_settings().write("ops.audit", table, mode="append")
 
 
+def _understood(data: dict[str, Any]) -> str:
+    spans = data.get("understood") or []
+    if not isinstance(spans, list):
+        return ""
+    return "; ".join(
+        f"{s.get('span')} -> {s.get('role')}" for s in spans if isinstance(s, dict) and s.get("role") != "filler"
+    )
+
+
 def _render(data: dict[str, Any], console: Console) -> None:
     if data.get("explanation"):
         console.print(f"[bold]{data['explanation']}[/bold]")
+    if _understood(data):
+        console.print(f"[dim]understood: {_understood(data)}[/dim]")
+    if data.get("intent", "sql") != "sql":
+        answer = data.get("answer") or {}
+        console.print(str(answer.get("answer") or answer))
+        for key in ("caveat", "notes"):
+            if answer.get(key):
+                console.print(f"[dim]{answer[key]}[/dim]")
+        return
     console.print(f"[dim]{data['sql']}[/dim]")
     out = Table(*data["columns"])
     for row in data["rows"][:50]:
@@ -76,6 +94,7 @@ def _render(data: dict[str, Any], console: Console) -> None:
 
 def _run(kind: str, text: str, *, url: str | None, token: str | None, max_rows: int | None, as_json: bool) -> None:
     from serve.guard.errors import BlockedQueryError
+    from serve.query.errors import CannotAnswerError
 
     console = Console()
     started = time.perf_counter()
@@ -94,7 +113,8 @@ def _run(kind: str, text: str, *, url: str | None, token: str | None, max_rows: 
         from lakehouse import Lakehouse
         from serve.query.service import EngineOptions, QueryService
 
-        service = QueryService(Lakehouse.from_settings(get_settings()), EngineOptions(refresh_s=0))
+        one_shot = kind == "query"
+        service = QueryService(Lakehouse.from_settings(get_settings()), EngineOptions(refresh_s=0, one_shot=one_shot))
         try:
             data = service.ask(text, max_rows=max_rows) if kind == "query" else service.run_sql(text, max_rows=max_rows)
         except BlockedQueryError as exc:
@@ -103,9 +123,17 @@ def _run(kind: str, text: str, *, url: str | None, token: str | None, max_rows: 
                 emit_json({"error": exc.message, "blocked": True, "reason": exc.reason, "hint": exc.hint})
                 raise typer.Exit(EXIT_USAGE) from None
             raise
+        except CannotAnswerError as exc:
+            _audit(f"cli:{kind}", text, 422, None, started, None)
+            body = {"error": exc.message, "hint": exc.hint, "understood": exc.understood, "status": 422}
+            if as_json:
+                emit_json(body)
+                raise typer.Exit(EXIT_USAGE) from None
+            said = _understood(exc.understood)
+            raise fail(exc.message + (f" (understood: {said})" if said else ""), hint=exc.hint) from None
         finally:
             service.close()
-        _audit(f"cli:{kind}", text, 200, data["row_count"], started, None)
+        _audit(f"cli:{kind}", text, 200, data.get("row_count", 0), started, None)
     if as_json:
         emit_json(data)
     else:

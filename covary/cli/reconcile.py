@@ -148,7 +148,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
         no_store: bool = typer.Option(False, "--no-store", help="Do not append results to gold.dq_results."),
     ) -> None:
-        """Run data-quality checks now, store them in gold.dq_results and print the report."""
+        """Run data-quality checks now, store them in gold.dq_results (unless --no-store) and print the report."""
         from jobs.dq import runner
 
         report = runner.run(_lake(), [table] if table else None, store=not no_store)
@@ -174,7 +174,10 @@ def register(app: typer.Typer) -> None:
                 )
             console.print(t)
             s = report["summary"]
-            console.print(f"{s['checks']} checks: {s['fail']} failing, {s['warn']} warnings (run {report['run_id']})")
+            where = "not stored (--no-store)" if no_store else "stored in gold.dq_results"
+            console.print(
+                f"{s['checks']} checks: {s['fail']} failing, {s['warn']} warnings (run {report['run_id']}, {where})"
+            )
             if html_path is not None:
                 console.print(f"HTML report: {html_path}")
         if report["summary"]["fail"]:
@@ -182,7 +185,8 @@ def register(app: typer.Typer) -> None:
 
             raise DQFailedError(
                 f"{report['summary']['fail']} data-quality check(s) failing",
-                hint="see the rows marked fail above (stored in gold.dq_results, run " + report["run_id"] + ")",
+                hint="see the rows marked fail above"
+                + ("" if no_store else f" (stored in gold.dq_results, run {report['run_id']})"),
             )
 
 

@@ -181,10 +181,11 @@ def register(app: typer.Typer) -> None:
     def keys_create(
         role: str = typer.Option(..., help="viewer | analyst | admin"),
         name: str = typer.Option("", help="Who or what the key is for."),
+        grant: list[str] = typer.Option([], "--grant", help="Extra permission: pii (read personal data unmasked)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Create a key; the token is printed once (only its hash is stored)."""
-        key, token = _store().create(role, name=name)
+        key, token = _store().create(role, name=name, grants=tuple(grant))
         if as_json:
             emit_json(key.public() | {"token": token})
             return

@@ -16,6 +16,15 @@ def _lake():
     return Lakehouse.from_settings(get_settings())
 
 
+def _iso(epoch_ms: object) -> str:
+    """Epoch milliseconds (Delta commit timestamps) as ISO 8601 UTC, e.g. 2026-12-04T19:03:42.123Z."""
+    from datetime import UTC, datetime
+
+    if not isinstance(epoch_ms, int | float):
+        return str(epoch_ms or "")
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def register(app: typer.Typer) -> None:
     table = typer.Typer(help="Delta tables: list, inspect, time travel, maintain.", no_args_is_help=True)
     console = Console()
@@ -91,15 +100,18 @@ def register(app: typer.Typer) -> None:
     def history(name: str, as_json: bool = typer.Option(False, "--json"), limit: int = typer.Option(20)) -> None:
         """Delta commit history (newest first)."""
         rows = _lake().history(name, limit=limit)
+        for h in rows:  # Delta stores epoch milliseconds; people read ISO 8601 (UTC)
+            h["time"] = _iso(h.get("timestamp"))
         if as_json:
             emit_json(rows)
             return
-        out = Table("version", "timestamp", "operation", "load", "batch", "rows added")
+        out = Table("version", "time (UTC)", "operation", "load", "batch", "rows added")
+        out.columns[1].no_wrap, out.columns[1].min_width = True, 24  # a timestamp is never cut
         for h in rows:
             metrics = h.get("operationMetrics") or {}
             out.add_row(
                 str(h.get("version")),
-                str(h.get("timestamp")),
+                h["time"],
                 str(h.get("operation")),
                 str(h.get("covary.load_id", "")),
                 str(h.get("covary.batch", "")),

@@ -64,7 +64,11 @@ def run_anomaly(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
     anomalies = [a for _, found, _ in results for a in found]
     links = lagged_links(scores, max_lag=int(config.get("max_lag", 35)), min_corr=float(config.get("min_corr", 0.3)))
     alerts = cross_alerts(anomalies, links, tolerance=int(config.get("tolerance", 2)))
-    logged = log_to_mlflow(cfg, scores, anomalies, links, alerts, config | {"skipped": skipped})
+    from jobs.forecast.job import _dataset_source
+
+    logged = log_to_mlflow(
+        cfg, scores, anomalies, links, alerts, config | {"skipped": skipped}, daily=daily, source=_dataset_source(lake)
+    )
     write_gold(lake, anomalies, alerts, logged["run_id"])
     metrics.inc("covary_alerts", float(len(anomalies)), kind="anomaly")
     metrics.inc("covary_alerts", float(len(alerts)), kind="cross_source")
@@ -87,18 +91,37 @@ def log_to_mlflow(
     links: list[Link],
     alerts: list[dict[str, Any]],
     config: dict[str, Any],
+    *,
+    daily: dict[str, DailySeries] | None = None,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Detector parameters, per-series thresholds/scales and counts; the detector registered as a pyfunc."""
+    """Detector parameters, per-series thresholds/scales and counts; the detector registered as a pyfunc.
+
+    The run is tagged, carries the scored series as its input dataset, and the model ships its code
+    (``jobs.forecast.bundle``) so it loads without covary installed.
+    """
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
 
     from jobs.anomaly.pyfunc import AnomalyPyfunc, detect_frame
+    from jobs.forecast.bundle import stage_code
+    from jobs.forecast.job import _log_dataset
 
     exp_id = tracking.experiment("anomaly")
     name = tracking.model_name("anomaly", "detector")
     with mlflow.start_run(experiment_id=exp_id, run_name=f"anomaly-{datetime.now(UTC):%Y%m%dT%H%M%S}") as run:
         mlflow.log_params(cfg.as_dict() | {"series": len(scores), "max_lag": config.get("max_lag", 35)})
+        mlflow.set_tags({"covary.job": "anomaly", "skipped_series": str(len(config.get("skipped", {})))})
+        if daily:
+            frame = pd.concat(
+                [
+                    pd.DataFrame({"series_id": sid, "ts": [d.isoformat() for d in s.dates], "y": s.values})
+                    for sid, s in daily.items()
+                ],
+                ignore_index=True,
+            )
+            _log_dataset(frame, source, context="scoring")
         mlflow.log_metrics(
             {
                 "anomalies": sum(a["kind"] == "point" for a in anomalies),
@@ -122,6 +145,7 @@ def log_to_mlflow(
         mlflow.log_dict(config.get("skipped", {}), "skipped.json")
         mlflow.log_dict({"alerts": [{k: str(v) for k, v in a.items()} for a in alerts]}, "alerts.json")
         with tempfile.TemporaryDirectory() as tmp:
+            code_paths = stage_code(Path(tmp) / "code")
             path = Path(tmp) / "detector.json"
             path.write_text(json.dumps(cfg.as_dict()))
             sid = next(iter(scores))
@@ -137,6 +161,7 @@ def log_to_mlflow(
                 name="model",
                 python_model=AnomalyPyfunc(),
                 artifacts={"config": str(path)},
+                code_paths=code_paths,
                 signature=infer_signature(example, detect_frame(cfg, example)),
                 input_example=example,
                 pip_requirements=[_pin("mlflow"), _pin("statsmodels"), _pin("pandas"), _pin("numpy")],

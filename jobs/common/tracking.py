@@ -58,7 +58,9 @@ def experiment(name: str, settings: Settings | None = None) -> str:
             mlflow.set_experiment(experiment_id=found.experiment_id)
             return str(found.experiment_id)
         root = settings.mlflow_artifact_root
-        location = root if "://" in root else Path(root).resolve().joinpath(full).as_uri()
+        location: str | None = root if "://" in root else Path(root).resolve().joinpath(full).as_uri()
+        if settings.mlflow.artifact_root is None and settings.mlflow_tracking_uri.startswith(("http://", "https://")):
+            location = None  # a tracking server stores (or proxies) artifacts where it was configured to
         exp_id = mlflow.create_experiment(full, artifact_location=location)
     except Exception as exc:
         if _unreachable(exc):

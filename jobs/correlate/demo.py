@@ -1,4 +1,4 @@
-"""Demo step: correlation discovery over the gold series in the lake, printing the top findings and caveats."""
+"""Demo step: correlation + event discovery over every gold series with the lake defaults, printing the ranking."""
 
 from __future__ import annotations
 
@@ -9,25 +9,27 @@ from jobs.correlate.options import DiscoveryOptions
 
 
 def run(lake: Any, config: dict[str, Any]) -> dict[str, Any]:
-    options = DiscoveryOptions(max_lag=int(config.get("max_lag", 28)), seed=int(config.get("seed", 0)))
-    # The demo lake mixes quarterly macro series with daily/weekly API and enterprise series: discover over the
-    # daily ones at daily resolution (quarterly macro would force everything to quarters).
-    catalog = lake.read("gold.series_catalog", columns=["series_id", "frequency"]).to_pylist()
-    # Weekly series in the catalogue are roll-ups of daily ones: testing both would "find" each series with itself.
-    series = sorted(r["series_id"] for r in catalog if r["frequency"] == "D") or None
-    result, run_record = run_on_lake(lake, series=series, freq=config.get("freq"), options=options)
+    # The defaults are the point: each pair at the coarser of its two frequencies, lags by frequency,
+    # roll-ups/derivations never paired with their sources, identities listed apart, events beside r.
+    max_lag = config.get("max_lag")
+    options = DiscoveryOptions(max_lag=None if max_lag is None else int(max_lag), seed=int(config.get("seed", 0)))
+    result, run_record = run_on_lake(lake, freq=config.get("freq"), options=options)
+    panels = ", ".join(f"{lv['frequency']} {lv['start'][:4]}-{lv['end'][:4]} ({lv['series']})" for lv in result.levels)
     lines = [
-        f"{result.n_series} series x {result.n_steps} steps, {result.tested} pair-lags tested, "
-        f"{len(result.significant)} significant at q<={options.fdr} (null: circular shift, {result.draws} draws)"
+        f"{result.n_series} series in {len(result.levels)} panels [{panels}]; {result.tested} pair-lags tested "
+        f"(correlation + event tests, one BH family); {len(result.significant)} significant at q<={options.fdr}",
+        f"{len(result.construction)} pairs related by construction (listed apart), "
+        f"{len(result.excluded)} roll-ups/derivations never paired with their sources",
     ]
     for f in result.significant[:5]:
         lead = f"{f.a} leads by {f.lag}" if f.lag > 0 else f"{f.b} leads by {-f.lag}" if f.lag < 0 else "same period"
-        lines.append(f"{f.a} ~ {f.b}: r={f.r:+.2f} (raw {f.r_raw:+.2f}), q={f.q:.2g}, {lead}")
-        lines.extend(f"    ! {w}" for w in f.warnings[:3])
+        where = "cross-domain" if f.cross_domain else "same system"
+        lines.append(f"#{f.rank} [{f.test}, {where}] {f.a} ~ {f.b}: r={f.r:+.2f}, q={f.q:.2g}, {lead}")
+        lines.extend(f"    ! {w}" for w in f.warnings[:2])
     lines.append("correlation is not causation: lead/lag and Granger show temporal precedence only")
     c = run_record["comparison"]
     lines.append(
-        f"run {run_record['run_id']} vs previous: new {c['new']}, strengthened {c['strengthened']}, "
-        f"weakened {c['weakened']}, vanished {c['vanished']}"
+        f"run {run_record['run_id']} vs previous: baseline {c.get('baseline', 0)}, new {c['new']}, "
+        f"strengthened {c['strengthened']}, weakened {c['weakened']}, vanished {c['vanished']}"
     )
     return {"lines": lines, "run_id": run_record["run_id"], "significant": len(result.significant)}

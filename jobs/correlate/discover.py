@@ -16,18 +16,16 @@ from jobs.correlate import diagnostics, execute, multitest, nulls, screen
 from jobs.correlate.align import Panel, to_panel
 from jobs.correlate.errors import NotEnoughDataError
 from jobs.correlate.kernel import (
+    P_HIST_EDGES,
     SPEARMAN_VAR,
-    BlockResult,
     Prepared,
-    effective_n,
-    lagged_correlations_pairs,
     null_maxima_pairs,
     standard_score,
     summarise_null,
 )
-from jobs.correlate.options import CAUSATION_CAVEAT, DiscoveryOptions
+from jobs.correlate.options import CAUSATION_CAVEAT, LIBRARY_MAX_LAG, DiscoveryOptions
 from jobs.correlate.pvalues import combine
-from jobs.correlate.transform import acf_truncation, adjust, autocorrelations, ranks, standardise
+from jobs.correlate.transform import adjust, effective_acf, ranks, standardise
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +58,13 @@ class Finding:
     granger_p_ba: float | None = None
     precedence: str | None = None
     caveat: str = CAUSATION_CAVEAT
+    test: str = "correlation"
+    """``correlation`` (lagged Pearson/Spearman) or ``event`` (co-occurring peaks/troughs, :mod:`.events`)."""
+    relation: str = "discovery"
+    """``discovery`` or ``construction`` (holds by construction: identity, component of a total, same quantity)."""
+    frequency: str | None = None
+    cross_domain: bool | None = None
+    rank: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -87,6 +92,18 @@ class DiscoveryResult:
     freq: str | None
     sources: list[dict[str, Any]] = field(default_factory=list)
     flops: float = 0.0
+    pairs_scope: str = "all"
+    """``all``, or ``p_bound<=q``: ``pairs`` holds only pairs that could be significant (large runs, --screen)."""
+    p_bound_histogram: dict[str, list[float]] | None = None
+    """Counts of every tested pair's p-value lower bound by log10 bin (edges), from the tiles."""
+    construction: list[Finding] = field(default_factory=list)
+    """Pairs related by construction (lake runs): listed apart, never counted as discoveries."""
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    """Pairs never tested because one series is derived from the other (lineage, roll-ups)."""
+    levels: list[dict[str, Any]] = field(default_factory=list)
+    """Lake runs: one entry per (frequency, time window) panel that was tested."""
+    context: Any = field(default=None, repr=False, compare=False)
+    """Internal: what :func:`findings_for` needs to diagnose rows of this result later (not serialised)."""
 
     @property
     def significant(self) -> list[Finding]:
@@ -109,6 +126,9 @@ class DiscoveryResult:
             "dropped": self.dropped,
             "seed": self.options.seed,
             "findings": [f.to_dict() for f in self.findings],
+            "construction": [f.to_dict() for f in self.construction],
+            "excluded": self.excluded,
+            "levels": self.levels,
         }
 
 
@@ -153,13 +173,15 @@ def prepare(panel: Panel, options: DiscoveryOptions) -> tuple[Prepared, dict[str
     dtype = options.dtype
     z, mask = standardise(primary, dtype)
     n = z.shape[0]
-    lags = np.arange(-options.max_lag, options.max_lag + 1)
-    if n - options.max_lag < options.min_overlap:
+    max_lag = LIBRARY_MAX_LAG if options.max_lag is None else options.max_lag
+    lags = np.arange(-max_lag, max_lag + 1)
+    if n - max_lag < options.min_overlap:
         raise NotEnoughDataError(
-            f"{n} aligned steps leave fewer than min_overlap={options.min_overlap} at lag {options.max_lag}",
+            f"{n} aligned steps leave fewer than min_overlap={options.min_overlap} at lag {max_lag}",
             hint="lower --max-lag or --min-overlap",
         )
-    acf = autocorrelations(z, acf_truncation(n))
+    fitted = 1 + int(options.adjust.detrend == "linear" and options.significance_on == "adjusted")
+    acf = effective_acf(z, fitted=fitted)
     prep = Prepared(
         x=primary,
         z=z,
@@ -187,35 +209,6 @@ def _norm_pairs(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if prep.complete[a].all() and prep.complete[b].all():
         return np.full(a.size, float(prep.z.shape[0]))
     return np.maximum((prep.mask[:, a] & prep.mask[:, b]).sum(axis=0).astype(float), 1.0)
-
-
-def _exact_pairs(prep: Prepared, a: np.ndarray, b: np.ndarray, plan: nulls.NullPlan) -> BlockResult:
-    """The screening path's stage 2: exact statistics and null summaries for listed pairs only."""
-    r_all, n_all = lagged_correlations_pairs(prep.x, a, b, prep.lags, min_overlap=prep.min_overlap)
-    absr = np.where(np.isnan(r_all), -1.0, np.abs(r_all))
-    idx = absr.argmax(axis=0)
-    cols = np.arange(a.size)
-    r, n = r_all[idx, cols], n_all[idx, cols]
-    raw_all, _ = lagged_correlations_pairs(prep.xraw, a, b, prep.lags)
-    valid = ~np.isnan(r)
-    a, b, r, n, idx, r_raw = a[valid], b[valid], r[valid], n[valid], idx[valid], raw_all[idx[valid], cols[valid]]
-    n_eff = effective_n(n.astype(float), np.einsum("pk,pk->p", prep.acf[a], prep.acf[b]))
-    tail_n = n.astype(float) if prep.iid_tail else n_eff
-    maxima = null_maxima_pairs(prep.z, a, b, plan, _norm_pairs(prep, a, b))
-    exceed, sumlog, umax = summarise_null(maxima, np.abs(r), tail_n, prep.var_factor)
-    return BlockResult(
-        a,
-        b,
-        r,
-        prep.lags[idx],
-        n,
-        n_eff,
-        exceed.astype(np.int64),
-        sumlog,
-        r_raw,
-        umax,
-        flops=2.0 * prep.z.shape[0] * a.size * plan.views.shape[0],
-    )
 
 
 def _choose_execution(options: DiscoveryOptions, n_blocks: int) -> str:
@@ -256,6 +249,8 @@ def discover(
         data, time_col=time_col, series_col=series_col, value_col=value_col, freq=freq, aggregation=aggregation
     )
     panel, dropped = _prepare_panel(panel, opts)
+    if opts.max_lag is None:  # the Python API's fixed default; lake runs and the CLI choose by frequency
+        opts = opts.with_(max_lag=LIBRARY_MAX_LAG)
     prep, extra = prepare(panel, opts)
     n, n_series = prep.z.shape
     timings["prepare_s"] = time.perf_counter() - t0
@@ -263,24 +258,24 @@ def discover(
     if opts.null == "block" and block_length is None:
         block_length = nulls.auto_block_length(prep.acf, n)
     total_pairs = n_series * (n_series - 1) // 2
-    est_pairs = max(1, int(total_pairs * (opts.screen_keep if opts.screen else 1.0)))
+    est_pairs = max(1, total_pairs)  # screening keeps the exhaustive run's draws: same p-values for survivors
     draws = opts.null_draws or nulls.choose_draws(
         kind=opts.null, pairs=est_pairs, n=n, max_lag=opts.max_lag, flop_budget=opts.flop_budget
     )
     plan = nulls.make_plan(opts.null, n=n, max_lag=opts.max_lag, draws=draws, seed=opts.seed, block_length=block_length)
     t1 = time.perf_counter()
-    if opts.screen:
-        sa, sb = screen.screen(
-            prep, dim=opts.screen_dim, keep=opts.screen_keep, seed=opts.seed, block_size=opts.block_size
-        )
-        res = _exact_pairs(prep, sa, sb, plan)
-    else:
-        blocks = execute.block_pairs(n_series, opts.block_size)
-        mode = _choose_execution(opts, len(blocks))
-        if mode == "ray":
-            res = execute.run_ray(prep, plan, blocks, opts.block_size, progress=opts.progress, per_task=tiles)
-        else:
-            res = execute.run_local(prep, plan, blocks, opts.block_size, progress=opts.progress)
+    collect = screen.collect_for(opts, total_pairs, include_all=include_all)
+    blocks = execute.block_pairs(n_series, opts.block_size)
+    mode = _choose_execution(opts, len(blocks))
+    run = execute.run_ray if mode == "ray" else execute.run_local
+    extra_args: dict[str, Any] = {"per_task": tiles, "refs": execute.put_refs(prep, plan)} if mode == "ray" else {}
+    res = screen.run_collected(
+        lambda c: run(prep, plan, blocks, opts.block_size, progress=opts.progress, collect=c, **extra_args),
+        collect,
+        correction=opts.correction,
+    )
+    timings["null_pairs"] = float(res.nulls)
+    timings["tasks"] = float(res.tasks)
     timings["kernel_s"] = time.perf_counter() - t1
     tail_n = res.n.astype(float) if prep.iid_tail else res.n_eff
     draws_arr = np.full(res.a.size, plan.draws, dtype=np.float64)
@@ -295,7 +290,7 @@ def discover(
         min_exceedances=opts.min_exceedances,
         tail=opts.tail,
     )
-    family = total_pairs if opts.screen else res.a.size
+    family = res.seen if res.keep_p is not None else res.a.size  # BH family: every testable pair
     t2 = time.perf_counter()
     exceed, sumlog = res.exceed.copy(), res.sumlog.copy()
     if opts.refine_draws and res.a.size:
@@ -329,12 +324,11 @@ def discover(
             )
         timings["refined_pairs"] = float(cand.size)
     timings["refine_s"] = time.perf_counter() - t2
-    p_family = np.concatenate([pv.p, np.ones(family - res.a.size)]) if family > res.a.size else pv.p
     if opts.correction == "maxt":
         scores = standard_score(np.abs(res.r), tail_n, prep.var_factor)
         q = multitest.maxt(scores, res.umax)
     else:
-        q = multitest.adjust(p_family, opts.correction)[: res.a.size]
+        q = screen.step_up(pv.p, family, opts.correction)  # the family's unlisted pairs count as p = 1
     significant = q <= opts.fdr
     names = panel.names
     ci_half = 1.959963984540054 * np.sqrt(prep.var_factor / np.maximum(res.n_eff - 3.0, 1.0))
@@ -379,7 +373,21 @@ def discover(
         freq=panel.freq,
         sources=list(panel.sources),
         flops=res.flops,
+        pairs_scope="all" if res.keep_p is None else f"p_bound<={res.keep_p:.3g}",
+        p_bound_histogram=None
+        if res.hist is None
+        else {"log10_edges": P_HIST_EDGES.tolist(), "counts": res.hist.astype(float).tolist()},
+        context={"pairs": pairs, "panel": panel, "prep": prep, "extra": extra, "plan": plan},
     )
+
+
+def findings_for(result: DiscoveryResult, rows: pd.DataFrame) -> list[Finding]:
+    """Findings (with diagnostics) for ``rows`` of ``result.context['pairs']`` whose q/significance the caller
+    set (lake runs correct several panels and the event tests in one family)."""
+    ctx = result.context
+    if ctx is None or rows.empty:
+        return []
+    return _findings(rows, ctx["panel"], ctx["prep"], ctx["extra"], result.options, True, ctx["plan"], keep_order=True)
 
 
 def _refine_candidates(p: np.ndarray, exceed: np.ndarray, opts: DiscoveryOptions, family: int) -> np.ndarray:
@@ -401,11 +409,14 @@ def _findings(
     opts: DiscoveryOptions,
     include_all: bool,
     plan: nulls.NullPlan,
+    *,
+    keep_order: bool = False,
 ) -> list[Finding]:
     chosen = pairs if include_all else pairs[pairs["significant"]]
-    chosen = chosen.sort_values(["q", "p"], key=None).copy()
-    chosen["_abs"] = -chosen["r"].abs()
-    chosen = chosen.sort_values(["q", "p", "_abs"], kind="mergesort")
+    if not keep_order:
+        chosen = chosen.sort_values(["q", "p"], key=None).copy()
+        chosen["_abs"] = -chosen["r"].abs()
+        chosen = chosen.sort_values(["q", "p", "_abs"], kind="mergesort")
     adjusted = extra["adjusted"].values
     ctx = diagnostics.Context(
         names=panel.names,
@@ -461,4 +472,4 @@ def _findings(
     return out
 
 
-__all__ = ["DiscoveryResult", "Finding", "discover", "prepare"]
+__all__ = ["DiscoveryResult", "Finding", "discover", "findings_for", "prepare"]

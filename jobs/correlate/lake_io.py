@@ -23,10 +23,11 @@ STRENGTH_DELTA = 0.05
 RUNS, FINDINGS = "gold.correlation_runs", "gold.correlation_findings"
 
 
-def finding_id(a: str, b: str) -> str:
-    """Stable id of an unordered pair (the same in every run)."""
+def finding_id(a: str, b: str, *, test: str = "correlation") -> str:
+    """Stable id of an unordered pair and test kind (the same in every run; correlation ids predate events)."""
     lo, hi = sorted((a, b))
-    return hashlib.sha256(f"{lo}\x1f{hi}".encode()).hexdigest()[:16]
+    tail = "" if test == "correlation" else f"\x1f{test}"
+    return hashlib.sha256(f"{lo}\x1f{hi}{tail}".encode()).hexdigest()[:16]
 
 
 def _version(lake: Any, name: str) -> int | None:
@@ -60,6 +61,30 @@ def load_gold_series(
     return values, aggregation, freq, inputs
 
 
+def load_catalog_meta(lake: Any, *, series: list[str] | str | None = None) -> dict[str, Any]:
+    """``{series_id: SeriesMeta}`` from gold.series_catalog (lineage columns optional: older lakes lack them)."""
+    from jobs.correlate.plan import SeriesMeta
+
+    catalog = lake.read("gold.series_catalog").to_pandas()
+    if isinstance(series, str):
+        catalog = catalog[catalog["series_id"].str.startswith(series)]
+    elif series:
+        catalog = catalog[catalog["series_id"].isin(series)]
+    out = {}
+    for row in catalog.to_dict(orient="records"):
+        derived = row.get("derived_from")
+        derived = tuple(str(x) for x in derived) if derived is not None and len(derived) else ()
+        out[str(row["series_id"])] = SeriesMeta(
+            series_id=str(row["series_id"]),
+            freq=str(row["frequency"]),
+            aggregation=str(row.get("aggregation") or "mean"),
+            source=row.get("source"),
+            domain=row.get("domain"),
+            derived_from=derived,
+        )
+    return out
+
+
 def run_on_lake(
     lake: Any,
     *,
@@ -68,23 +93,34 @@ def run_on_lake(
     options: DiscoveryOptions | None = None,
     write: bool = True,
     include_all: bool = False,
+    events: bool = True,
     **overrides: Any,
 ) -> tuple[DiscoveryResult, dict[str, Any]]:
-    """Discover over gold series (aggregation from gold.series_catalog) and persist the run."""
+    """Discover over gold series and persist the run.
+
+    Each pair is aligned at the coarser of its two catalogue frequencies (``freq`` forces one), roll-ups
+    and derivations are never paired with their sources, relations that hold by construction are
+    listed apart, event tests join the correlation tests in one BH family (see :mod:`.plan`).
+    """
+    from jobs.correlate.plan import discover_lake
+
     started = datetime.now(UTC)
-    values, aggregation, freq, inputs = load_gold_series(lake, series=series, freq=freq)
-    result = discover(
-        values,
-        time_col="ts",
-        series_col="series_id",
-        value_col="value",
-        freq=freq,
-        aggregation=aggregation,
-        options=options,
-        include_all=include_all,
-        **overrides,
-    )
+    values, _aggregation, _freq, inputs = load_gold_series(lake, series=series, freq=freq)
+    meta = load_catalog_meta(lake, series=series)
+    opts = (options or DiscoveryOptions()).with_(**overrides) if overrides else (options or DiscoveryOptions())
     scope = "lake:gold.series_values" + (f"[{series}]" if series else "")
+    _, prev = _previous(lake, scope)
+    previous = set(prev["finding_id"]) if not prev.empty else set()
+    result = discover_lake(
+        values,
+        {k: v for k, v in meta.items() if k in set(values["series_id"].unique())},
+        options=opts,
+        freq=freq,
+        events=events,
+        previous=previous,
+        include_all=include_all,
+    )
+    result.sources = inputs
     run = persist(lake, result, inputs=inputs, scope=scope, started_at=started) if write else {}
     return result, run
 
@@ -103,20 +139,16 @@ def discover_file(
     **overrides: Any,
 ) -> tuple[DiscoveryResult, dict[str, Any]]:
     """Discover over a CSV/Parquet/Delta file; persist with the file (and Delta version) as provenance."""
-    from jobs.correlate.align import read_table_file
+    from jobs.correlate.align import read_table_file, to_panel
+    from jobs.correlate.options import default_max_lag
 
     started = datetime.now(UTC)
     frame, source = read_table_file(path)
-    result = discover(
-        frame,
-        time_col=time_col,
-        series_col=series_col,
-        value_col=value_col,
-        freq=freq,
-        options=options,
-        include_all=include_all,
-        **overrides,
-    )
+    panel = to_panel(frame, time_col=time_col, series_col=series_col, value_col=value_col, freq=freq)
+    opts = (options or DiscoveryOptions()).with_(**overrides) if overrides else (options or DiscoveryOptions())
+    if opts.max_lag is None:  # by frequency: 28 daily steps, 8 weekly, 3 otherwise
+        opts = opts.with_(max_lag=default_max_lag(panel.freq, panel.n_steps, opts.min_overlap))
+    result = discover(panel, options=opts, include_all=include_all)
     result.sources = [source]
     run = (
         persist(lake, result, inputs=[source], scope=f"file:{source['table']}", started_at=started)
@@ -170,19 +202,28 @@ def persist(
     prev_id, prev = _previous(lake, scope)
     before = {row.finding_id: row for row in prev.itertuples(index=False)} if not prev.empty else {}
     rows: list[dict[str, Any]] = []
-    counts = {"new": 0, "strengthened": 0, "weakened": 0, "unchanged": 0, "vanished": 0}
+    counts = {"baseline": 0, "new": 0, "strengthened": 0, "weakened": 0, "unchanged": 0, "vanished": 0}
     seen = set()
     for f in result.significant:
-        fid = finding_id(f.a, f.b)
+        fid = finding_id(f.a, f.b, test=f.test)
         seen.add(fid)
         old = before.get(fid)
-        change = "new" if old is None else classify(f.r, f.q, float(old.r), float(old.q))
+        if prev_id is None:  # a first run sets the baseline: nothing is "new" yet
+            change = "baseline"
+        else:
+            change = "new" if old is None else classify(f.r, f.q, float(old.r), float(old.q))
         counts[change] += 1
         rows.append(_row(run_id, fid, f.to_dict(), change, old))
+    for f in result.construction:
+        fid = finding_id(f.a, f.b)
+        if fid not in seen:
+            seen.add(fid)
+            rows.append(_row(run_id, fid, f.to_dict(), "construction", None))
     if before:
+        tests = result.pairs["test"] if "test" in result.pairs else ["correlation"] * len(result.pairs)
         pairs = result.pairs.assign(
-            fid=[finding_id(a, b) for a, b in zip(result.pairs["a"], result.pairs["b"], strict=True)]
-        )
+            fid=[finding_id(a, b, test=t) for a, b, t in zip(result.pairs["a"], result.pairs["b"], tests, strict=True)]
+        ).drop_duplicates("fid")
         by_id = pairs.set_index("fid")
         for fid, old in before.items():
             if fid in seen:
@@ -273,6 +314,11 @@ def _row(run_id: str, fid: str, d: dict[str, Any], change: str, old: Any) -> dic
         "change": change,
         "r_previous": _num(old.r) if old is not None else None,
         "q_previous": _num(old.q) if old is not None else None,
+        "test": d.get("test") or "correlation",
+        "relation": d.get("relation") or "discovery",
+        "frequency": d.get("frequency"),
+        "cross_domain": None if d.get("cross_domain") is None else bool(d.get("cross_domain")),
+        "rank": int(d["rank"]) if d.get("rank") is not None else None,
     }
 
 
@@ -295,7 +341,8 @@ def list_findings(lake: Any, *, run_id: str | None = None, include_vanished: boo
         return []
     if not include_vanished:
         rows = rows[rows["change"] != "vanished"]
-    rows = rows.sort_values(["significant", "q"], ascending=[False, True])
+    order = ["significant", "rank", "q"] if "rank" in rows else ["significant", "q"]
+    rows = rows.sort_values(order, ascending=[False] + [True] * (len(order) - 1), na_position="last")
     return [_plain(r) for r in rows.to_dict(orient="records")]
 
 

@@ -23,6 +23,26 @@ CAUSATION_CAVEAT = (
 )
 
 
+LIBRARY_MAX_LAG = 7
+"""``discover(frame)`` without ``max_lag`` tests lags -7..7; lake runs, files and the CLI choose by frequency."""
+DEFAULT_LAGS = {"D": 28, "W": 8}
+"""Default lag windows by frequency: 4 weeks for daily series, 8 weeks for weekly; 3 periods beyond that."""
+
+
+def default_max_lag(freq: str | None, n_steps: int | None = None, min_overlap: int = 30) -> int:
+    """The default lag window for ``freq``, shortened when the series are too short to test it honestly.
+
+    With ``n_steps``, the window keeps at least ``min_overlap`` aligned points at the largest lag and at
+    least 19 admissible circular shifts for the null (see :func:`jobs.correlate.nulls.shift_guard`).
+    """
+    lag = DEFAULT_LAGS.get(freq or "", 3)
+    if n_steps is None:
+        return lag
+    while lag > 0 and (n_steps - lag < min_overlap or n_steps - 2 * (lag + max(5, n_steps // 20)) + 1 < 19):
+        lag -= 1
+    return lag
+
+
 @dataclass(frozen=True)
 class Adjust:
     """How series are adjusted before significance is decided (the 'adjusted' r)."""
@@ -37,11 +57,14 @@ class Adjust:
 class DiscoveryOptions:
     """Every knob of :func:`jobs.correlate.discover`; defaults are the honest ones.
 
-    ``null_draws=None`` chooses the number of shared null draws from a compute budget (at least 39);
+    ``max_lag=None``: lake runs, files and the CLI choose the lag window from the aligned frequency
+    (:func:`default_max_lag`: 4 weeks of daily steps, 8 weekly steps, 3 periods otherwise); the bare
+    Python ``discover()`` uses ``LIBRARY_MAX_LAG`` (7). ``null_draws=None`` chooses the number of shared
+    null draws from a compute budget (at least 39);
     ``refine_draws`` are extra draws spent only on candidates near the significance threshold.
     """
 
-    max_lag: int = 7
+    max_lag: int | None = None
     method: Method = "pearson"
     null: NullKind = "shift"
     correction: Correction = "bh"
@@ -71,7 +94,7 @@ class DiscoveryOptions:
         if isinstance(self.adjust, dict):
             object.__setattr__(self, "adjust", Adjust(**self.adjust))
         checks = [
-            (self.max_lag >= 0, "max_lag must be >= 0"),
+            (self.max_lag is None or self.max_lag >= 0, "max_lag must be >= 0"),
             (0 < self.fdr < 1, "fdr must be in (0, 1)"),
             (self.min_overlap >= 8, "min_overlap must be >= 8"),
             (self.null_draws is None or self.null_draws >= 19, "null_draws must be >= 19"),
@@ -105,6 +128,8 @@ class DiscoveryOptions:
 
 __all__ = [
     "CAUSATION_CAVEAT",
+    "DEFAULT_LAGS",
+    "LIBRARY_MAX_LAG",
     "Adjust",
     "Backend",
     "Correction",
@@ -113,4 +138,5 @@ __all__ = [
     "Execution",
     "Method",
     "NullKind",
+    "default_max_lag",
 ]

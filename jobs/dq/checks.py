@@ -148,16 +148,35 @@ def _type_violations(name: str, column: pa.ChunkedArray) -> list[CheckResult]:
     return []
 
 
+NOT_DISTRIBUTIONS = frozenset(
+    {
+        "source", "sources", "system", "dataset", "connector", "provider", "origin", "lineage", "derived_from",
+        "load", "batch", "record_key", "content_hash", "payload", "raw", "entity", "location", "url", "uri",
+        "path", "file", "filename", "run", "version", "seed",
+    }
+)  # fmt: skip
+"""Column names (and ``*_<name>`` suffixes) that identify where a row came from rather than measure anything."""
+
+
+def not_a_distribution(name: str) -> bool:
+    """Ids, keys, hashes, lineage and source columns: comparing their distributions only flags new loads."""
+    low = name.lower().lstrip("_")
+    if low.endswith(("id", "ids", "_key", "_hash", "_url", "_uri", "_path")):
+        return True
+    return low in NOT_DISTRIBUTIONS or low.rsplit("_", 1)[-1] in NOT_DISTRIBUTIONS
+
+
 def drift_checks(
     previous: pa.Table, current: pa.Table, *, skip: set[str] | frozenset[str] = frozenset()
 ) -> list[CheckResult]:
     """PSI and KS per numeric column, PSI over categories for low-cardinality strings, vs the previous version.
 
-    Identifier columns (``skip``, and names ending in ``id``) are not distributions and are skipped.
+    Identifier, lineage and source columns (``skip``, and see :func:`not_a_distribution`) are not
+    distributions: a new source or load changes them by design, so they are skipped.
     """
     out: list[CheckResult] = []
     for name in current.column_names:
-        if name not in previous.column_names or name in skip or name.lower().endswith("id"):
+        if name not in previous.column_names or name in skip or not_a_distribution(name):
             continue
         typ = current.column(name).type
         if _numeric(typ):
@@ -287,4 +306,4 @@ def rule_checks(table: pa.Table, rules: list[dict[str, Any]], *, now: datetime |
     return out
 
 
-__all__ = ["CheckResult", "drift_checks", "profile_checks", "rule_checks"]
+__all__ = ["NOT_DISTRIBUTIONS", "CheckResult", "drift_checks", "not_a_distribution", "profile_checks", "rule_checks"]

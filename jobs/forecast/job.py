@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import tempfile
@@ -32,6 +33,9 @@ DEFAULT_EXOG: dict[str, list[tuple[str, int, str]]] = {
     "synth.operations.energy_kwh": [("synth.weather.temp_c", 0, "hdd18")],
     "synth.hr.absences": [("synth.weather.temp_c", 0, "hdd18")],
 }
+# Units of quantities that cannot be negative; with aggregation "sum" (counts, amounts, energy) they give
+# a series a floor of 0 when its history never went below it (see ``series_floor``).
+NONNEGATIVE_UNITS = frozenset({"count", "units", "usd", "eur", "gbp", "kwh", "hours", "orders", "tickets"})
 TRANSFORMS = {"identity": lambda x: x, "hdd18": lambda x: np.maximum(0.0, 18.0 - x)}
 DEFAULT_SERIES: tuple[str, ...] = (
     "synth.marketing.spend",
@@ -73,6 +77,29 @@ def _exog_spec(config: dict[str, Any]) -> dict[str, list[tuple[str, int, str]]]:
     return out
 
 
+def series_floor(values: np.ndarray, unit: str | None, aggregation: str | None) -> float | None:
+    """0 for a series that cannot go negative (a count or a summed amount whose history is >= 0), else None.
+
+    A history that went negative (net flows, temperatures) is never floored, whatever its unit.
+    """
+    if values.size == 0 or float(np.min(values)) < 0:
+        return None
+    if (unit or "").strip().lower() in NONNEGATIVE_UNITS or (aggregation or "").lower() == "sum":
+        return 0.0
+    return None
+
+
+def _catalog(lake: Lakehouse, series: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """(unit, aggregation) per series from gold.series_catalog ({} when the table is absent)."""
+    try:
+        rows = lake.read("gold.series_catalog", columns=["series_id", "unit", "aggregation"]).to_pylist()
+    except Exception as exc:  # no catalog: every series is treated as unbounded
+        log.info("no series catalog for forecast floors: %s", exc)
+        return {}
+    wanted = set(series)
+    return {r["series_id"]: (r["unit"], r["aggregation"]) for r in rows if r["series_id"] in wanted}
+
+
 def build_inputs(
     lake: Lakehouse,
     series: list[str],
@@ -85,6 +112,7 @@ def build_inputs(
     """Regular daily arrays for every series, with lagged regressors and their future scenario."""
     wanted = sorted({*series, *(x for s in series for x, _, _ in exog.get(s, []))})
     daily = load_daily(lake, wanted, until=until)
+    catalog = _catalog(lake, series)
     items = []
     for sid in series:
         s = daily[sid]
@@ -109,6 +137,7 @@ def build_inputs(
                 tuple(names),
                 np.column_stack(raws)[cut:] if names else None,
                 tuple(lags),
+                series_floor(s.values, *catalog.get(sid, (None, None))),
             )
         )
     return items
@@ -134,7 +163,7 @@ def run_forecast(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
     refs = [_model_group_task.remote(g, horizon, folds, plot) for g in groups]
     results = [r for group in ray.get(refs) for r in group]
     t1 = time.perf_counter()
-    logged = log_to_mlflow(results, config)
+    logged = log_to_mlflow(results, config, _dataset_source(lake))
     t2 = time.perf_counter()
     write_gold(lake, results, logged)
     winners: dict[str, int] = {}
@@ -166,21 +195,58 @@ def _pip_requirements() -> list[str]:
     return [f"{p}=={version(p)}" for p in ("mlflow", "statsmodels", "pandas", "numpy", "scipy")]
 
 
-def log_to_mlflow(results: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
-    """One parent run per job, one child run per series; the winner registered, champion alias if better."""
+def _dataset_source(lake: Lakehouse) -> dict[str, Any]:
+    """Where the job's input lives (the Delta table's URI) and the version it read."""
+    try:
+        version = lake.table("gold.series_values").version()
+    except Exception:  # the dataset is still worth logging without its version
+        version = None
+    return {"uri": lake.uri("gold.series_values"), "delta_version": version}
+
+
+def _log_dataset(frame: Any, source: dict[str, Any] | None, *, context: str) -> None:
+    import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
+
+    if source is None:
+        return
+    dataset = from_pandas(frame, source=source["uri"], name="gold.series_values", targets="y")
+    tags = {"delta_version": str(source["delta_version"])} if source.get("delta_version") is not None else None
+    mlflow.log_input(dataset, context=context, tags=tags)
+
+
+def log_to_mlflow(
+    results: list[dict[str, Any]], config: dict[str, Any], source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One parent run per job, one child run per series; the winner registered, champion alias if better.
+
+    The parent carries the job's parameters, summary metrics (mean MASE against the baselines), tags and
+    the input dataset; each child its series' backtest scores, plot, model and training slice. Models
+    ship their code (``jobs.forecast.bundle``) and load with plain ``mlflow.pyfunc.load_model``.
+    """
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
 
+    from jobs.forecast.bundle import stage_code
     from jobs.forecast.models import ForecastModel
-    from jobs.forecast.pyfunc import ForecastPyfunc, input_example, predict_frame
+    from jobs.forecast.pyfunc import ForecastPyfunc, input_example, predict_frame, scenario_frame
 
     exp_id = tracking.experiment("forecast")
     champions: dict[str, Any] = {}
     versions: dict[str, tuple[str, str, str]] = {}
     pip = _pip_requirements()
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"forecast-{datetime.now(UTC):%Y%m%dT%H%M%S}") as parent:
+    trains = {r["series_id"]: pd.read_csv(io.StringIO(r["train_csv"])) for r in results}
+    with (
+        tempfile.TemporaryDirectory() as code_dir,
+        mlflow.start_run(experiment_id=exp_id, run_name=f"forecast-{datetime.now(UTC):%Y%m%dT%H%M%S}") as parent,
+    ):
+        code_paths = stage_code(code_dir)
         mlflow.log_params({k: str(v)[:500] for k, v in config.items() if k != "exog"})
+        mlflow.set_tags({"covary.job": "forecast", "covary.mode": "fit", "series": str(len(results))})
+        if trains:
+            frame = pd.concat([t[["ts", "y"]].assign(series_id=sid) for sid, t in trains.items()], ignore_index=True)
+            _log_dataset(frame[["series_id", "ts", "y"]], source, context="training")
         for r in results:
             sid, winner = r["series_id"], r["winner"]
             name = tracking.model_name("forecast", sid)
@@ -194,6 +260,7 @@ def log_to_mlflow(results: list[dict[str, Any]], config: dict[str, Any]) -> dict
                         "exog": ",".join(r["spec"]["exog"]) or "-",
                         "season": r["spec"]["season"],
                         "n_params": len(r["spec"]["params"] or []),
+                        "lower_bound": r["spec"].get("lower_bound"),
                     }
                 )
                 metrics = {}
@@ -205,6 +272,7 @@ def log_to_mlflow(results: list[dict[str, Any]], config: dict[str, Any]) -> dict
                 metrics |= {m: w[m] for m in ("mase", "smape", "coverage80", "coverage95") if w[m] is not None}
                 metrics |= {"interval_scale80": w["interval_scale80"], "interval_scale95": w["interval_scale95"]}
                 mlflow.log_metrics(metrics)
+                _log_dataset(trains[sid].assign(series_id=sid)[["series_id", "ts", "y"]], source, context="training")
                 if r["plot_png"]:
                     with tempfile.TemporaryDirectory() as tmp:
                         png = Path(tmp) / "forecast.png"
@@ -219,11 +287,17 @@ def log_to_mlflow(results: list[dict[str, Any]], config: dict[str, Any]) -> dict
                     h = len(r["forecast"]["mean"])
                     fut = np.asarray(r["exog_future"]) if r["exog_future"] is not None else None
                     example = input_example(model, h, fut)
+                    artifacts = {"spec": str(spec_path), "train": str(train_path)}
+                    scenario = scenario_frame(model, fut)
+                    if scenario is not None:
+                        scenario.to_csv(Path(tmp) / "scenario.csv", index=False)
+                        artifacts["scenario"] = str(Path(tmp) / "scenario.csv")
                     info = mlflow.pyfunc.log_model(
                         name="model",
                         python_model=ForecastPyfunc(),
-                        artifacts={"spec": str(spec_path), "train": str(train_path)},
-                        signature=infer_signature(example, predict_frame(model, example)),
+                        artifacts=artifacts,
+                        code_paths=code_paths,
+                        signature=_signature(infer_signature(example, predict_frame(model, example)), scenario),
                         input_example=example.head(3),
                         pip_requirements=pip,
                         registered_model_name=name,
@@ -232,6 +306,7 @@ def log_to_mlflow(results: list[dict[str, Any]], config: dict[str, Any]) -> dict
                 promoted = tracking.set_champion_if_better(name, version, w["mase"] or 9e9, metric="backtest_mase")
                 versions[sid] = (name, version, run.info.run_id)
                 champions[sid] = {"model": name, "version": version, "champion": promoted, "winner": winner}
+        mlflow.log_metrics(_summary_metrics(results))
     return {
         "experiment": exp_id,
         "parent_run_id": parent.info.run_id,
@@ -239,6 +314,39 @@ def log_to_mlflow(results: list[dict[str, Any]], config: dict[str, Any]) -> dict
         "versions": versions,
         "tracking_uri": tracking.configure(),
     }
+
+
+def _signature(signature: Any, scenario: Any) -> Any:
+    """The inferred signature; regressor columns optional when the model stores their scenario."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema, TensorSpec
+
+    if scenario is None or signature.inputs is None:
+        return signature
+    cols: list[ColSpec | TensorSpec] = [
+        ColSpec(c.type, c.name, required=c.name == "ts") for c in signature.inputs.inputs
+    ]
+    return ModelSignature(inputs=Schema(cols), outputs=signature.outputs)
+
+
+def _summary_metrics(results: list[dict[str, Any]]) -> dict[str, float]:
+    """The parent run's figures: mean backtest MASE of the winners and of each baseline, share beating them."""
+    out: dict[str, float] = {"series": float(len(results))}
+    if not results:
+        return out
+    won = [r["scores"][r["winner"]]["mase"] for r in results]
+    out["mean_mase"] = float(np.mean([m for m in won if m is not None])) if any(m is not None for m in won) else 0.0
+    for base in ("naive", "seasonal_naive"):
+        pairs = [
+            (w, b)
+            for r in results
+            if (w := r["scores"][r["winner"]]["mase"]) is not None
+            and (b := (r["scores"].get(base) or {}).get("mase")) is not None
+        ]
+        if pairs:
+            out[f"mean_mase_{base}"] = float(np.mean([b for _, b in pairs]))
+            out[f"share_beating_{base}"] = float(np.mean([w < b for w, b in pairs]))
+    return out
 
 
 def write_gold(lake: Lakehouse, results: list[dict[str, Any]], logged: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from jobs.common.series import CALENDAR_NAMES, calendar_features
+from jobs.forecast.calendar import CALENDAR_NAMES, calendar_features
 from jobs.forecast.errors import ForecastInputError
 
 Kind = Literal["naive", "seasonal_naive", "ets", "sarimax"]
@@ -90,6 +90,9 @@ class ForecastModel:
     params: list[float] | None = None
     interval_scale: tuple[float, float] = (1.0, 1.0)
     """Calibration factors (80%, 95%) that widen the model's intervals, learnt from backtest errors."""
+    lower_bound: float | None = None
+    """Floor of the series (0 for counts, amounts): forecasts and interval bounds never go below it.
+    Clipping a bound at the floor keeps its coverage (the quantiles of ``max(floor, Y)``)."""
     calendar: tuple[str, ...] | None = None
     """SARIMAX's calendar regressors (names from ``CALENDAR_NAMES``); ``None``: chosen on fit, see
     :func:`keep_long_terms`."""
@@ -178,12 +181,15 @@ class ForecastModel:
         """Forecast days ``end+1 .. end+h`` (``exog_future``: one row per day, one column per regressor)."""
         fc = self._predict(h, exog_future)
         s80, s95 = self.interval_scale
-        if (s80, s95) == (1.0, 1.0):
+        if (s80, s95) != (1.0, 1.0):
+            m = fc.mean
+            fc = Forecast(
+                m, m - s80 * (m - fc.lo80), m + s80 * (fc.hi80 - m), m - s95 * (m - fc.lo95), m + s95 * (fc.hi95 - m)
+            )
+        if self.lower_bound is None:
             return fc
-        m = fc.mean
-        return Forecast(
-            m, m - s80 * (m - fc.lo80), m + s80 * (fc.hi80 - m), m - s95 * (m - fc.lo95), m + s95 * (fc.hi95 - m)
-        )
+        floor = float(self.lower_bound)
+        return Forecast(*(np.maximum(a, floor) for a in (fc.mean, fc.lo80, fc.hi80, fc.lo95, fc.hi95)))
 
     def _predict(self, h: int, exog_future: np.ndarray | None) -> Forecast:
         if h < 1:
@@ -227,6 +233,7 @@ class ForecastModel:
             "season": SEASON,
             "design": self.design_names() if self.kind == "sarimax" else [],
             "calendar": list(self._calendar()),
+            "lower_bound": self.lower_bound,
         }
 
     def train_frame(self) -> pd.DataFrame:
@@ -249,6 +256,7 @@ class ForecastModel:
             params=list(spec["params"]),
             interval_scale=tuple(spec.get("interval_scale", (1.0, 1.0))),  # type: ignore[arg-type]
             calendar=tuple(spec["calendar"]) if "calendar" in spec else CALENDAR_NAMES,
+            lower_bound=spec.get("lower_bound"),
         )
         return model.fit()
 

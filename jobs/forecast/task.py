@@ -24,6 +24,8 @@ class SeriesInput:
     exog_raw: np.ndarray | None = None
     """(n, k) regressor values on the series' days, before lagging."""
     exog_lags: tuple[int, ...] = ()
+    lower_bound: float | None = None
+    """Floor of the forecasts and their intervals (0 for counts and amounts; ``None``: unbounded)."""
 
     def regressors(self, origin: int, horizon: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Lagged regressors for days ``0..origin-1`` and the ``horizon`` days after, knowing data up to origin."""
@@ -94,6 +96,7 @@ def model_series(item: SeriesInput, *, horizon: int, folds: int, plot: bool = Tr
         exog=item.exog_names if uses_exog else (),
         exog_train=train if uses_exog else None,
         interval_scale=(bt.scores[bt.winner]["interval_scale80"], bt.scores[bt.winner]["interval_scale95"]),
+        lower_bound=item.lower_bound,
     ).fit()
     exog_future = future if uses_exog else None
     fc = model.predict(horizon, exog_future)

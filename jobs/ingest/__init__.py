@@ -46,10 +46,35 @@ def _replay(config: dict[str, Any], sources: list[str]) -> Iterator[dict[str, st
         yield dict(config.get("base_urls") or {})
         return
     from connectors.replay import FaultPlan, ReplayServer
+    from covary.settings import get_settings
 
     faults = FaultPlan(**config["faults"]) if config.get("faults") else None
-    with ReplayServer(sources, faults=faults) as server:
+    conn = get_settings().connectors  # workers on other hosts need a bound interface they can reach
+    with ReplayServer(
+        sources, faults=faults, host=conn.replay_host, advertise_host=conn.replay_advertise_host
+    ) as server:
+        _check_replay_reachable(server.url)
         yield {s: server.base_url(s) for s in sources}
+
+
+def _check_replay_reachable(url: str) -> None:
+    """A loopback replay server is unreachable from Ray nodes on other hosts: refuse instead of failing there."""
+    from urllib.parse import urlparse
+
+    import ray
+
+    host = urlparse(url).hostname or ""
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        return
+    here = ray.util.get_node_ip_address()
+    others = sorted({n["NodeManagerAddress"] for n in ray.nodes() if n.get("Alive")} - {here})
+    if others:
+        raise IngestConfigError(
+            f"the replay server listens on {host} but Ray nodes on other hosts ({', '.join(others[:3])}) "
+            "would have to reach it",
+            hint="set COVARY_CONNECTORS__REPLAY_HOST=0.0.0.0 (and COVARY_CONNECTORS__REPLAY_ADVERTISE_HOST to a "
+            "name the workers resolve)",
+        )
 
 
 def main(config: dict[str, Any]) -> dict[str, Any]:

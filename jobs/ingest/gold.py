@@ -281,6 +281,7 @@ def _daily_and_weekly(family: Family, daily: pl.DataFrame) -> tuple[pl.DataFrame
                     "source": family.source,
                     "lineage": family.lineage,
                     "domain": family.domain,
+                    "derived_from": [] if freq == "D" else [f"{base}.daily"],  # the weekly series is a roll-up
                 }
             )
     return pl.concat(frames) if frames else pl.DataFrame(), catalog

@@ -92,7 +92,7 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
     from connectors.core.state import read_state
     from jobs.ingest.limiter import ClusterLimiter
 
-    lake = Lakehouse(job.lake_root)
+    lake = Lakehouse.from_settings(root=job.lake_root)  # credentials from this worker's settings, not the task
     part = job.part
     events = _ledger(lake, job.run_key, part.id)
     if "done" in events:  # resumed run: nothing to redo, but children are planned from what landed

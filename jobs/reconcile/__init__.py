@@ -33,10 +33,10 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
     todo = [e for e in wanted if pipeline.read_records(lake, e)]
 
     @ray.remote(**ray_retry_options())
-    def _plan(root: str, storage: dict[str, str], entity_type: str) -> pipeline.Plan:
-        return pipeline.plan(Lakehouse(root, storage_options=storage), entity_type, config=cfg)  # type: ignore[arg-type]
+    def _plan(root: str, entity_type: str) -> pipeline.Plan:  # credentials come from the worker's settings
+        return pipeline.plan(Lakehouse.from_settings(root=root), entity_type, config=cfg)  # type: ignore[arg-type]
 
-    plans = ray.get([_plan.remote(lake.root, lake.storage_options, e) for e in todo])
+    plans = ray.get([_plan.remote(lake.root, e) for e in todo])
     results = {p.entity_type: pipeline.commit(lake, p) for p in plans}
     skipped = [e for e in wanted if e not in todo]
     return {"reconciled": results, "skipped_no_records": skipped}

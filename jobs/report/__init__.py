@@ -15,10 +15,16 @@ from lakehouse import Lakehouse
 
 
 def make_report(lake: Lakehouse, *, as_of: date | None = None) -> tuple[Report, ReportData]:
-    """Read the lakehouse and compose the report (no files written, no alerts raised)."""
-    as_of = as_of or datetime.now(UTC).date()
-    monday = as_of - timedelta(days=as_of.weekday())
+    """Read the lakehouse and compose the report (no files written, no alerts raised).
+
+    The report covers the week containing ``as_of``; by default that is the data's last complete week
+    (dated by the data's own time, not the wall clock), and headline KPIs come from complete weeks only.
+    """
     data = load_report_data(lake)
+    if as_of is None:
+        end = data.data_end or datetime.now(UTC).date()
+        as_of = end if end.weekday() == 6 else end - timedelta(days=end.weekday() + 1)  # last complete week's Sunday
+    monday = as_of - timedelta(days=as_of.weekday())
     iso = monday.isocalendar()
     suffix = data.run["run_id"][-8:] if data.run else "norun"
     report_id = f"{iso.year}-W{iso.week:02d}-{suffix}"
@@ -41,8 +47,9 @@ def write_report(
     as_of: date | None = None,
     notion_database_id: str | None = None,
     notion_client: Any = None,
+    alert_settings: Any = None,
 ) -> dict[str, Any]:
-    """Write the report files, raise the alerts, record the run, and export to Notion when asked."""
+    """Write the report files, raise the alerts, deliver new ones (webhook/e-mail), record the run, export to Notion."""
     from covary.settings import get_settings
 
     started = time.perf_counter()
@@ -50,6 +57,7 @@ def write_report(
     report, data = make_report(lake, as_of=as_of)
     html_path, md_path = write_files(report, out_dir)
     raised = raise_alerts(lake, report.alerts)
+    delivery = deliver_new(report, data, out_dir=out_dir, html_path=html_path, settings=alert_settings)
     notion: dict[str, Any] | None = None
     if notion_database_id:
         from jobs.report.notion import export_report
@@ -79,10 +87,41 @@ def write_report(
         "markdown": str(md_path),
         "alerts": len(report.alerts),
         "alerts_new": raised,
+        "delivery": delivery,
         "sections": [s.title for s in report.sections],
         "notion": notion,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def deliver_new(
+    report: Report, data: ReportData, *, out_dir: Path, html_path: Path, settings: Any = None
+) -> dict[str, Any]:
+    """Send correlation-change alerts and the report week's anomaly alerts not delivered before.
+
+    Delivered alert ids are remembered in ``out_dir/.delivered.json`` so a rerun sends nothing twice.
+    """
+    import json
+
+    from jobs.report.deliver import deliver
+
+    ledger = out_dir / ".delivered.json"
+    sent: set[str] = set(json.loads(ledger.read_text())) if ledger.exists() else set()
+    week_end = report.period_start + timedelta(days=6)
+    pending = [
+        {"id": f"correlation:{a['alert_id']}", "kind": "correlation", "ts": None, "message": a["message"]}
+        for a in report.alerts
+    ]
+    pending += [
+        {"id": f"anomaly:{a['alert_id']}", "kind": "anomaly", "ts": a["target_ts"], "message": a["message"]}
+        for a in data.anomaly_alerts
+        if report.period_start <= a["target_ts"] <= week_end
+    ]
+    fresh = [a for a in pending if a["id"] not in sent]
+    result = deliver(fresh, title=report.title, settings=settings, link=str(html_path))
+    if any(result.get(ch) == "sent" for ch in ("webhook", "email")):
+        ledger.write_text(json.dumps(sorted(sent | {a["id"] for a in fresh})))
+    return result
 
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +140,7 @@ def demo_step(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
             f"report {result['report_id']}: {result['html']}",
             f"markdown: {result['markdown']}",
             f"{result['alerts']} correlation-change alerts ({result['alerts_new']} new) in gold.correlation_alerts",
+            f"alert delivery: webhook {result['delivery'].get('webhook')}, e-mail {result['delivery'].get('email')}",
         ]
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pyarrow.compute as pc
@@ -24,10 +24,21 @@ class ReportData:
     dq: list[dict[str, Any]] = field(default_factory=list)
     catalog: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    anomaly_alerts: list[dict[str, Any]] = field(default_factory=list)
+    data_end: date | None = None
+    """Last day the data cover (gold.series_values / KPIs): the report is dated by it, not by the wall clock."""
+    partial_kpis: list[dict[str, Any]] = field(default_factory=list)
+    """KPI rows of the running (incomplete) week: shown as such, never as headlines."""
 
     @property
     def significant(self) -> list[dict[str, Any]]:
-        return sorted((f for f in self.findings if f.get("significant")), key=lambda f: f.get("q") or 1.0)
+        """Significant discoveries in the run's ranking (cross-domain first, then strength, then novelty)."""
+        rows = [f for f in self.findings if f.get("significant") and (f.get("relation") or "discovery") == "discovery"]
+        return sorted(rows, key=lambda f: (f.get("rank") is None, f.get("rank") or 0, f.get("q") or 1.0))
+
+    @property
+    def construction(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f.get("relation") == "construction"]
 
     @property
     def changes(self) -> list[dict[str, Any]]:
@@ -59,12 +70,21 @@ def load_report_data(lake: Lakehouse, *, max_series: int = 3) -> ReportData:
         data.run = max(runs, key=lambda r: r["finished_at"])
         data.findings = _rows(lake, FINDINGS, filter=pc.field("run_id") == data.run["run_id"])
     kpis = [r for r in _rows(lake, "gold.marketing_kpis") if r["platform"] == "*" and r["country"] == "*"]
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in kpis:
-        key = (r["metric"], r["period"])
-        if key not in latest or r["period_start"] > latest[key]["period_start"]:
-            latest[key] = r
-    data.kpis = sorted((r for (m, p), r in latest.items() if p == "week"), key=lambda r: r["metric"])
+    weeks = [r for r in kpis if r["period"] == "week"]
+    kpi_end = max((r["period_start"] + timedelta(days=int(r["days"] or 1) - 1) for r in weeks), default=None)
+    ends = [d for d in (kpi_end, data_end(lake)) if d is not None]
+    data.data_end = max(ends) if ends else None
+    latest: dict[str, dict[str, Any]] = {}
+    partial: dict[str, dict[str, Any]] = {}
+    for r in weeks:
+        complete = kpi_end is not None and r["period_start"] + timedelta(days=6) <= kpi_end
+        target = latest if complete else partial
+        if r["metric"] not in target or r["period_start"] > target[r["metric"]]["period_start"]:
+            target[r["metric"]] = r
+    data.kpis = sorted(latest.values(), key=lambda r: r["metric"])  # complete weeks only: no partial-week headline
+    data.partial_kpis = sorted(partial.values(), key=lambda r: r["metric"])
+    alerts = _rows(lake, "gold.anomaly_alerts")
+    data.anomaly_alerts = sorted(alerts, key=lambda r: (r["target_ts"], r["alert_id"]), reverse=True)
     forecasts = _rows(lake, "gold.forecasts")
     by_series: dict[str, list[dict[str, Any]]] = {}
     for r in forecasts:
@@ -83,6 +103,15 @@ def load_report_data(lake: Lakehouse, *, max_series: int = 3) -> ReportData:
         runs_now = {r["run_id"] for r in dq if r["checked_at"] == last}
         data.dq = [r for r in dq if r["run_id"] in runs_now]
     return data
+
+
+def data_end(lake: Lakehouse) -> date | None:
+    """The latest period start in gold.series_values (None without data)."""
+    if not lake.exists("gold.series_values"):
+        return None
+    col = lake.read("gold.series_values", columns=["ts"]).column("ts")
+    value = pc.max(col).as_py() if len(col) else None
+    return value
 
 
 def series_history(lake: Lakehouse, series_ids: list[str], *, since: date | None = None) -> dict[str, list[Any]]:
@@ -104,4 +133,4 @@ def series_history(lake: Lakehouse, series_ids: list[str], *, since: date | None
     return out
 
 
-__all__ = ["CHANGES", "ReportData", "load_report_data", "series_history"]
+__all__ = ["CHANGES", "ReportData", "data_end", "load_report_data", "series_history"]

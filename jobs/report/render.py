@@ -62,6 +62,8 @@ def build_sections(
     summary: list[str] = []
     sections: list[Section] = []
     run = data.run
+    if data.data_end is not None:
+        summary.append(f"Data through {data.data_end.isoformat()} (dated by the data, not by when the report ran).")
     if run:
         counts = {c: sum(1 for f in data.findings if f.get("change") == c) for c in CHANGES}
         summary.append(
@@ -69,10 +71,12 @@ def build_sections(
             f"tested over {run.get('series')} series (gold.correlation_findings v"
             f"{data.versions.get('gold.correlation_findings', '?')})."
         )
-        summary.append(
-            f"Changes vs run {run.get('compared_to') or '(none: first run)'}: "
-            + ", ".join(f"{n} {c}" for c, n in counts.items())
-        )
+        if run.get("compared_to"):
+            summary.append(
+                f"Changes vs run {run.get('compared_to')}: " + ", ".join(f"{n} {c}" for c, n in counts.items())
+            )
+        else:
+            summary.append("First correlation run: it sets the baseline, so nothing is reported as new.")
     else:
         summary.append("No correlation run yet: run `covary job run correlate` (or `covary demo`).")
     # correlation changes (alerts)
@@ -93,7 +97,10 @@ def build_sections(
     if sig:
         rows = [
             [
+                f.get("rank") or "",
                 f"{f['a']} ~ {f['b']}",
+                f.get("test") or "correlation",
+                "yes" if f.get("cross_domain") else "no",
                 _r(f.get("r")),
                 f"[{_r(f.get('ci_low'))}, {_r(f.get('ci_high'))}]",
                 _q(f.get("q")),
@@ -103,17 +110,34 @@ def build_sections(
             ]
             for f in sig[:25]
         ]
-        figs = [figures.correlation_heatmap(sig), figures.correlation_network(sig)]
+        corr_only = [f for f in sig if (f.get("test") or "correlation") == "correlation"]
+        figs = [figures.correlation_heatmap(corr_only or sig), figures.correlation_network(corr_only or sig)]
         sections.append(
             Section(
                 "Significant correlations",
-                md_table(["pair", "r", "95% CI", "q", "lag", "possible confounder", "warnings"], rows)
+                md_table(
+                    [
+                        "rank",
+                        "pair",
+                        "test",
+                        "cross-domain",
+                        "r",
+                        "95% CI",
+                        "q",
+                        "lag",
+                        "possible confounder",
+                        "warnings",
+                    ],
+                    rows,
+                )
                 + ("\n\n" + f"... and {len(sig) - 25} more." if len(sig) > 25 else ""),
                 figs,
                 ["heatmap.png"],
             )
         )
-        for i, f in enumerate(sig[:top_pairs]):
+        cross = [f for f in sig if f.get("cross_domain")]
+        shown = (cross + [f for f in sig if not f.get("cross_domain")])[:top_pairs]  # cross-domain first
+        for i, f in enumerate(shown):
             a, b = f["a"], f["b"]
             ha, hb = dict(history.get(a, [])), dict(history.get(b, []))
             steps = sorted(set(ha) & set(hb))
@@ -129,7 +153,22 @@ def build_sections(
             figs = [figures.series_overlay(a, list(ha), list(ha.values()), b, list(hb), list(hb.values()))]
             if lags:
                 figs.append(figures.lag_plot(lags, rs, a=a, b=b, best_lag=int(f.get("lag", 0))))
-            sections.append(Section(f"Pair {i + 1}: {a} ~ {b}", text.strip(), figs, [f"pair{i + 1}.png"]))
+            label = "Top cross-domain finding" if f.get("cross_domain") else "Pair"
+            if f.get("test") == "event":
+                text += " Found by the event test (co-occurring peaks/troughs): " + "; ".join(f.get("warnings") or [])
+            sections.append(Section(f"{label} {i + 1}: {a} ~ {b}", text.strip(), figs, [f"pair{i + 1}.png"]))
+    if data.construction:
+        rows = [
+            [f"{f['a']} ~ {f['b']}", _r(f.get("r")), "; ".join(f.get("warnings") or [])] for f in data.construction[:30]
+        ]
+        sections.append(
+            Section(
+                "Related by construction (not discoveries)",
+                "These pairs hold by definition (identities, components of a total, the same quantity from two "
+                "sources); they are listed for completeness and never alerted.\n\n"
+                + md_table(["pair", "r", "why"], rows),
+            )
+        )
     # KPIs
     if data.kpis:
         rows = [
@@ -155,9 +194,32 @@ def build_sections(
             key=lambda r: -abs(r["previous_change_pct"]),
         )[:2]
         summary += [
-            f"KPI {r['metric']}: {_num(r.get('value'))} ({_pct(r['previous_change_pct'])} vs the previous week)."
+            f"KPI {r['metric']}, week of {r['period_start']}: {_num(r.get('value'))} "
+            f"({_pct(r['previous_change_pct'])} vs the previous week)."
             for r in moves
         ]
+    if data.partial_kpis:
+        first = data.partial_kpis[0]
+        summary.append(
+            f"The week of {first['period_start']} is still incomplete ({first['days']} of 7 days): "
+            "its KPIs are not compared."
+        )
+    # anomaly alerts (cross-source)
+    if data.anomaly_alerts:
+        shown = data.anomaly_alerts[:15]
+        rows = [
+            [str(a["target_ts"]), a["source_series"], a["target_series"], a["lag_days"], a["message"]] for a in shown
+        ]
+        summary.append(
+            f"Anomaly alerts: {len(data.anomaly_alerts)} cross-source alerts (latest {shown[0]['target_ts']})."
+        )
+        sections.append(
+            Section(
+                "Anomaly alerts",
+                md_table(["day", "first anomaly in", "followed in", "lag (days)", "alert"], rows)
+                + (f"\n\n... and {len(data.anomaly_alerts) - 15} more." if len(data.anomaly_alerts) > 15 else ""),
+            )
+        )
     # forecasts
     for sid, rows_f in data.forecasts.items():
         hist = history.get(sid, [])[-120:]

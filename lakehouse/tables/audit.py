@@ -30,6 +30,7 @@ AUDIT = register(
             col("blocked_reason", pa.string(), "Guard reason code when the SQL was blocked."),
             col("error", pa.string(), "Short error message for 4xx/5xx responses."),
             col("client", pa.string(), "Client address as seen by the service."),
+            col("pii_unmasked", pa.bool_(), "True when the request read personal-data columns unmasked."),
         ),
         keys=("request_id",),
         partition_by=("day",),

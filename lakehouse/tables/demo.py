@@ -69,6 +69,12 @@ SERIES_CATALOG = register(
             col("source", pa.string(), "Connector or job that produces it.", nullable=False),
             col("lineage", pa.string(), "Tables it is derived from."),
             col("domain", pa.string(), "Business/knowledge domain (economy, weather, code, ...)."),
+            col(
+                "derived_from",
+                pa.list_(pa.string()),
+                "Series ids this series is computed from (roll-up, sum, product); correlation discovery never "
+                "pairs a series with them.",
+            ),
         ),
         keys=("series_id",),
         write_mode="merge",

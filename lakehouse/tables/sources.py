@@ -61,7 +61,7 @@ GITHUB_COMMITS = _silver(
         col("committed_at", TS, "Author date of the commit (UTC).", nullable=False),
         _date("UTC day of committed_at."),
         col("author_login", pa.string(), "GitHub login of the author, if linked to an account."),
-        col("author_name", pa.string(), "Git author name."),
+        col("author_name", pa.string(), "Git author name.", pii=True),
         col("message_headline", pa.string(), "First line of the commit message."),
     ),
     ("repo", "sha"),

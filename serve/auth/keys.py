@@ -19,6 +19,7 @@ from serve.auth.errors import KeyStoreError
 Role = Literal["viewer", "analyst", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "analyst", "admin")
 ROLE_RANK: dict[str, int] = {r: i for i, r in enumerate(ROLES)}
+GRANTS: tuple[str, ...] = ("pii",)
 TOKEN_PREFIX = "cvk"
 _DUMMY_HASH = hashlib.sha256(b"covary-no-such-key").hexdigest()
 
@@ -38,10 +39,13 @@ class ApiKey:
     name: str = ""
     created_at: str = ""
     revoked: bool = False
+    grants: tuple[str, ...] = ()
+    """Extra permissions beyond the role: ``pii`` = read personal-data columns unmasked."""
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("hash")
+        data["grants"] = list(self.grants)
         return data
 
 
@@ -51,9 +55,15 @@ class Principal:
 
     key_id: str
     role: Role
+    grants: frozenset[str] = frozenset()
 
     def allows(self, role: str) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def pii(self) -> bool:
+        """May read personal-data columns unmasked (only keys created with ``--grant pii``, any role)."""
+        return "pii" in self.grants
 
 
 def parse_token(token: str) -> str | None:
@@ -85,12 +95,15 @@ class KeyStore:
             return self._keys
         try:
             raw = yaml.safe_load(self.path.read_text()) or {}
-            keys = {k["key_id"]: ApiKey(**k) for k in raw.get("keys", [])}
+            keys = {k["key_id"]: ApiKey(**{**k, "grants": tuple(k.get("grants") or ())}) for k in raw.get("keys", [])}
         except (OSError, yaml.YAMLError, TypeError, KeyError) as exc:
             raise KeyStoreError(
                 f"cannot read API keys from {self.path}: {exc}",
                 hint="fix or delete the file, then `covary serve keys create --role admin`",
             ) from None
+        unknown = [k.key_id for k in keys.values() if set(k.grants) - set(GRANTS)]
+        if unknown:
+            raise KeyStoreError(f"keys {unknown} in {self.path} have an unknown grant", hint=f"grants: {GRANTS}")
         bad = [k.key_id for k in keys.values() if k.role not in ROLES]
         if bad:
             raise KeyStoreError(f"keys {bad} in {self.path} have an unknown role", hint=f"roles: {', '.join(ROLES)}")
@@ -100,7 +113,7 @@ class KeyStore:
     def _save(self, keys: dict[str, ApiKey]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        body = {"keys": [asdict(k) for k in sorted(keys.values(), key=lambda k: k.key_id)]}
+        body = {"keys": [asdict(k) | {"grants": list(k.grants)} for k in sorted(keys.values(), key=lambda k: k.key_id)]}
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("# covary API keys: sha256 hashes only; tokens are shown once at creation.\n")
@@ -109,10 +122,13 @@ class KeyStore:
         self._stamp = None
 
     # -------------------------------------------------------------------------- commands
-    def create(self, role: str, *, name: str = "") -> tuple[ApiKey, str]:
-        """Create a key; return it and its token (shown once, never stored)."""
+    def create(self, role: str, *, name: str = "", grants: tuple[str, ...] | list[str] = ()) -> tuple[ApiKey, str]:
+        """Create a key; return it and its token (shown once, never stored). ``grants``: e.g. ``("pii",)``."""
         if role not in ROLES:
             raise KeyStoreError(f"unknown role {role!r}", hint=f"use one of: {', '.join(ROLES)}")
+        unknown = sorted(set(grants) - set(GRANTS))
+        if unknown:
+            raise KeyStoreError(f"unknown grant(s) {unknown}", hint=f"grants: {', '.join(GRANTS)}")
         with self._lock:
             keys = dict(self._load())
             key_id = secrets.token_hex(6)
@@ -123,6 +139,7 @@ class KeyStore:
                 hash=hash_secret(token),
                 name=name,
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                grants=tuple(sorted(set(grants))),
             )
             keys[key_id] = key
             self._save(keys)
@@ -151,7 +168,7 @@ class KeyStore:
         ok = hmac.compare_digest(hash_secret(token), expected)
         if not ok or key is None or key.revoked:
             return None
-        return Principal(key_id=key.key_id, role=key.role)
+        return Principal(key_id=key.key_id, role=key.role, grants=frozenset(key.grants))
 
 
-__all__ = ["ROLES", "ROLE_RANK", "ApiKey", "KeyStore", "Principal", "Role", "hash_secret", "parse_token"]
+__all__ = ["GRANTS", "ROLES", "ROLE_RANK", "ApiKey", "KeyStore", "Principal", "Role", "hash_secret", "parse_token"]

@@ -7,6 +7,7 @@ import decimal
 import hashlib
 import logging
 import math
+import os
 import shutil
 import tempfile
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 
 from serve.guard.errors import QueryFailedError, QueryTimeoutError
 
@@ -35,12 +37,14 @@ LOCKED_CONFIG: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class EngineLimits:
-    """Per-statement limits: wall time, rows returned, DuckDB memory and threads."""
+    """Per-statement limits: wall time (execution, fetch and JSON conversion), rows and bytes returned,
+    DuckDB memory and threads."""
 
     timeout_s: float = 5.0
     max_rows: int = 1000
     memory_limit: str = "1GB"
     threads: int = 2
+    max_result_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass
@@ -51,6 +55,7 @@ class QueryResult:
     truncated: bool
     elapsed_ms: float
     snapshot: str = ""
+    truncated_by: str | None = None  # "max_rows" or "max_result_bytes" when rows were cut
 
     @property
     def row_count(self) -> int:
@@ -63,6 +68,7 @@ class QueryResult:
             "rows": self.rows,
             "row_count": self.row_count,
             "truncated": self.truncated,
+            **({"truncated_by": self.truncated_by} if self.truncated_by else {}),
             "elapsed_ms": round(self.elapsed_ms, 2),
         }
 
@@ -86,6 +92,51 @@ def json_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): json_value(v) for k, v in value.items()}
     return str(value)
+
+
+RAW_PREFIX = "pii_raw_"
+"""Schema prefix of the unmasked copies of tables with personal data (``pii_raw_silver.customers``); the guard
+never lets user SQL name them, only :func:`unmask_sql` rewrites to them for keys with a ``pii`` grant."""
+
+
+def mask_columns(table: Any, columns: list[str], key: bytes) -> Any:
+    """``table`` with ``columns`` replaced by keyed hashes (``pii:<12 hex>``, strings; null stays null).
+
+    Equal values hash equally within one engine, so joins, GROUP BY and COUNT(DISTINCT) still work, but
+    the values (and their length or format) are gone; the key is random per engine replica."""
+    import hmac
+
+    import pyarrow as pa
+
+    for name in columns:
+        if name not in table.column_names:
+            continue
+        values = table.column(name).to_pylist()
+        masked = [
+            None if v is None else "pii:" + hmac.new(key, str(v).encode(), "sha256").hexdigest()[:12] for v in values
+        ]
+        index = table.column_names.index(name)
+        table = table.set_column(index, pa.field(name, pa.string()), pa.array(masked, pa.string()))
+    return table
+
+
+def unmask_sql(sql: str, pii_tables: Iterable[str]) -> str:
+    """Point the references to tables with personal data at their unmasked copies (keys with a ``pii`` grant).
+
+    Each ``silver.customers`` becomes ``pii_raw_silver.customers AS customers`` (its own alias is kept), so
+    ``customers.email`` and unqualified columns resolve as before."""
+    import sqlglot
+    from sqlglot import exp
+
+    wanted = {t.lower() for t in pii_tables}
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for node in list(tree.find_all(exp.Table)):
+        full = f"{node.db}.{node.name}".lower()
+        if node.db and full in wanted:
+            if not node.alias:
+                node.set("alias", exp.TableAlias(this=exp.to_identifier(node.name)))
+            node.set("db", exp.to_identifier(RAW_PREFIX + node.db))
+    return tree.sql(dialect="duckdb")
 
 
 def build_snapshot(tables: dict[str, Any], path: Path) -> Path:
@@ -126,23 +177,57 @@ class LockedEngine:
     def close(self) -> None:
         self._con.close()
 
-    def execute(self, sql: str, *, timeout_s: float | None = None, max_rows: int | None = None) -> QueryResult:
-        """Run one statement; interrupt it after ``timeout_s``; return at most ``max_rows`` rows."""
+    def execute(
+        self,
+        sql: str,
+        *,
+        timeout_s: float | None = None,
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
+    ) -> QueryResult:
+        """Run one statement; return at most ``max_rows`` rows and about ``max_bytes`` of JSON.
+
+        One deadline (``timeout_s``) covers execution, fetching and conversion to JSON values: DuckDB is
+        interrupted when it passes, and the conversion loop checks it between chunks. Rows beyond either
+        cap are cut and ``truncated`` says so (with ``truncated_by`` naming the cap).
+        """
         timeout = self.limits.timeout_s if timeout_s is None else timeout_s
         cap = self.limits.max_rows if max_rows is None else max_rows
+        byte_cap = self.limits.max_result_bytes if max_bytes is None else max_bytes
         started = time.perf_counter()
+        deadline = started + timeout
         cursor = self._con.cursor()
         timer = threading.Timer(timeout, cursor.interrupt)
         timer.daemon = True
         timer.start()
+        rows: list[list[Any]] = []
+        truncated_by: str | None = None
+        size, batch = 2, 16  # small first chunks (wide rows hit the byte cap early), doubling to 1024
         try:
             relation = cursor.execute(sql)
             description = relation.description or []
-            fetched = relation.fetchmany(cap + 1) if description else []
+            while description and truncated_by is None:
+                chunk = relation.fetchmany(min(batch, cap + 1 - len(rows)) or 1)
+                batch = min(batch * 2, 1024)
+                if not chunk:
+                    break
+                for raw in chunk:
+                    if len(rows) >= cap:
+                        truncated_by = "max_rows"
+                        break
+                    row = [json_value(v) for v in raw]
+                    size += _json_size(row) + 1
+                    if size > byte_cap:
+                        truncated_by = "max_result_bytes"
+                        break
+                    rows.append(row)
+                if time.perf_counter() > deadline:
+                    raise duckdb.InterruptException("deadline")
         except duckdb.InterruptException:
             raise QueryTimeoutError(
                 f"query interrupted after {timeout:.1f}s",
-                hint="add filters or aggregate earlier; the service stops statements that run too long",
+                hint="add filters or aggregate earlier; the service stops statements (and reading their results) "
+                "that run too long",
             ) from None
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0][:300]
@@ -152,16 +237,23 @@ class LockedEngine:
         finally:
             timer.cancel()
             cursor.close()
-        truncated = len(fetched) > cap
-        rows = [[json_value(v) for v in row] for row in fetched[:cap]]
         return QueryResult(
             columns=[d[0] for d in description],
             types=[str(d[1]) for d in description],
             rows=rows,
-            truncated=truncated,
+            truncated=truncated_by is not None,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             snapshot=self.label,
+            truncated_by=truncated_by,
         )
+
+
+def _json_size(row: list[Any]) -> int:
+    """Bytes ``row`` takes in the JSON body (orjson is what the response writer uses too)."""
+    try:
+        return len(orjson.dumps(row))
+    except TypeError:
+        return len(repr(row))
 
 
 @dataclass
@@ -184,6 +276,8 @@ class LakeSnapshots:
         self._fingerprint: str | None = None
         self._checked = 0.0
         self._present: list[str] = []
+        self._pii: dict[str, list[str]] = {}
+        self._mask_key = os.urandom(32)
         self._dir = Path(self.cache_dir or tempfile.mkdtemp(prefix="covary-sql-"))
         self._dir.mkdir(parents=True, exist_ok=True)
 
@@ -211,12 +305,22 @@ class LakeSnapshots:
                 return self._engine
             started = time.perf_counter()
             present = [t for t in self.tables if t in versions]
-            data = {name: self.lake.read(name) for name in present}
+            data: dict[str, Any] = {}
+            pii: dict[str, list[str]] = {}
+            for name in present:  # tables with personal data: masked under their name, raw in pii_raw_<layer>
+                table = self.lake.read(name)
+                cols = _pii_columns(name)
+                if cols:
+                    pii[name] = cols
+                    data[RAW_PREFIX + name] = table
+                    table = mask_columns(table, cols, self._mask_key)
+                data[name] = table
             path = build_snapshot(data, self._dir / f"lake-{fingerprint}-{uuid.uuid4().hex[:6]}.duckdb")
             old = self._engine
             self._engine = LockedEngine(path, limits=self.limits, label=fingerprint)
             self._fingerprint = fingerprint
             self._present = present
+            self._pii = pii
             log.info(
                 "SQL snapshot %s built in %.0f ms (%d tables)",
                 fingerprint,
@@ -232,6 +336,11 @@ class LakeSnapshots:
         return list(self._present)
 
     @property
+    def pii_tables(self) -> dict[str, list[str]]:
+        """``{table: [personal-data columns]}`` of the present tables (masked unless unmasked explicitly)."""
+        return dict(self._pii)
+
+    @property
     def fingerprint(self) -> str | None:
         return self._fingerprint
 
@@ -241,6 +350,15 @@ class LakeSnapshots:
                 self._engine.close()
                 self._engine = None
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _pii_columns(name: str) -> list[str]:
+    from lakehouse import get_spec
+
+    try:
+        return get_spec(name).pii_columns
+    except Exception:  # a table the registry does not know has no tags
+        return []
 
 
 def _retire(engine: LockedEngine) -> None:
@@ -266,11 +384,14 @@ def snapshot_from_tables(
 
 __all__ = [
     "LOCKED_CONFIG",
+    "RAW_PREFIX",
     "EngineLimits",
     "LakeSnapshots",
     "LockedEngine",
     "QueryResult",
     "build_snapshot",
     "json_value",
+    "mask_columns",
     "snapshot_from_tables",
+    "unmask_sql",
 ]

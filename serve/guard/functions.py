@@ -287,6 +287,8 @@ ALLOWED_FUNCTIONS: frozenset[str] = frozenset(
         "dateadd",
         "datetime_add",
         "time_bucket",
+        "date_bin",
+        "datebin",
         "timestampdiff",
         "timestamp_diff",
         "timestamp_add",

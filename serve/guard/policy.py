@@ -16,7 +16,8 @@ from serve.guard.functions import ALLOWED_FUNCTIONS, ALLOWED_NODES, DENIED_FUNCT
 
 MAX_SQL_CHARS = 20_000
 MAX_NODES = 5_000
-ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.Paren)
+# A DuckDB ``PIVOT t ON col USING agg(x)`` statement is a read-only query (its tables and functions are walked too).
+ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.Paren, exp.Pivot)
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,23 @@ class GuardPolicy:
 
 @dataclass(frozen=True)
 class GuardedSQL:
-    """A statement that passed the guard: the SQL to run (regenerated from the checked tree)."""
+    """A statement that passed the guard: the SQL to run (regenerated from the checked tree).
+
+    ``sql`` carries the LIMIT shown to callers; ``probe_sql`` is the same statement with one extra row
+    (``limit + 1``) where the guard imposed or lowered the LIMIT, so the engine can tell that rows were cut
+    (``truncated: true``) rather than guess from a full page.
+    """
 
     original: str
     sql: str
     tables: tuple[str, ...]
     limit: int
     query_hash: str
+    probe_sql: str = ""
+
+    @property
+    def run_sql(self) -> str:
+        return self.probe_sql or self.sql
 
 
 def query_hash(sql: str) -> str:
@@ -91,13 +102,22 @@ def _check_table(node: exp.Table, policy: GuardPolicy, ctes: set[str]) -> str | 
     return full
 
 
-def _enforce_limit(tree: exp.Expression, max_limit: int) -> tuple[exp.Expression, int]:
-    """Keep a literal LIMIT <= max_limit; otherwise cap the outermost result at max_limit."""
+def _user_limit(tree: exp.Expression, max_limit: int) -> int | None:
+    """The statement's own literal LIMIT when it is within ``max_limit`` (then the guard changes nothing)."""
     limit = tree.args.get("limit")
     if isinstance(limit, exp.Limit):
         value = limit.expression
         if isinstance(value, exp.Literal) and value.is_int and 0 <= int(value.this) <= max_limit:
-            return tree, int(value.this)
+            return int(value.this)
+    return None
+
+
+def _enforce_limit(tree: exp.Expression, max_limit: int) -> tuple[exp.Expression, int]:
+    """Keep a literal LIMIT <= max_limit; otherwise cap the outermost result at max_limit."""
+    limit = tree.args.get("limit")
+    own = _user_limit(tree, max_limit)
+    if own is not None:
+        return tree, own
     if isinstance(tree, exp.Select) and not isinstance(limit, exp.Fetch):
         return tree.limit(max_limit, copy=False), max_limit
     wrapped = exp.select("*").from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("q"))))
@@ -152,15 +172,31 @@ def check_sql(sql: str, policy: GuardPolicy) -> GuardedSQL:
     for select in tree.find_all(exp.Select):
         if not select.expressions:
             raise _block("parse_error", "a SELECT needs at least one column")
+    probe = ""
+    if _user_limit(tree, policy.max_limit) is None:  # the guard cuts: run one row more to know whether it did
+        probe = _enforce_limit(tree.copy(), policy.max_limit + 1)[0].sql(dialect="duckdb")
+        _round_trip(probe)
     guarded, limit = _enforce_limit(tree, policy.max_limit)
     out = guarded.sql(dialect="duckdb")
-    try:  # what runs must be exactly what was checked: the regenerated text must parse back to one query
+    _round_trip(out)
+    return GuardedSQL(
+        original=sql,
+        sql=out,
+        tables=tuple(sorted(tables)),
+        limit=limit,
+        query_hash=query_hash(sql),
+        probe_sql=probe,
+    )
+
+
+def _round_trip(out: str) -> None:
+    """What runs must be exactly what was checked: the regenerated text must parse back to one query."""
+    try:
         reparsed = [s for s in sqlglot.parse(out, read="duckdb") if s is not None]
     except (ParseError, TokenError):
         reparsed = []
     if len(reparsed) != 1 or not isinstance(reparsed[0], ROOTS):
         raise _block("parse_error", "the statement does not round-trip as one DuckDB SELECT")
-    return GuardedSQL(original=sql, sql=out, tables=tuple(sorted(tables)), limit=limit, query_hash=query_hash(sql))
 
 
 __all__ = ["GuardPolicy", "GuardedSQL", "check_sql", "query_hash"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -26,7 +27,12 @@ log = logging.getLogger(__name__)
 # The RAG/explorer engineer appends e.g. "serve.rag.routes:router" (/v1/ask, SSE, the explorer page at /).
 # Routers reach the deployments through ``request.app.state.ctx`` and guard routes with
 # ``Depends(serve.auth.require_role("viewer"))``.
-ROUTER_MODULES: list[str] = ["serve.query.routes:router", "serve.rag.routes:router"]
+ROUTER_MODULES: list[str] = [
+    "serve.query.routes:router",
+    "serve.rag.routes:router",
+    "serve.query.forecast_routes:router",
+    "serve.query.uploads:router",
+]
 
 # Deployment factories: "module:attr" callables ``(args: QueryAppArgs) -> dict[str, Application]`` whose
 # bound deployments are passed to the ingress by handle and appear on ``ctx.extra[name]``.
@@ -57,6 +63,15 @@ class QueryAppArgs(BaseModel):
         default_factory=lambda: DeploymentOptions(max_ongoing_requests=4, max_queued_requests=8)
     )
     translator: DeploymentOptions = Field(default_factory=DeploymentOptions)
+    catalog_engine: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=16, max_queued_requests=64),
+        description="The pool for catalogue/data routes (tables, series, findings, KPIs), apart from user SQL.",
+    )
+    per_key_concurrency: int = Field(
+        4, ge=0, description="Requests one key may have in flight on SQL/ask/upload routes (0 = unlimited)."
+    )
+    heavy_cost: float = Field(5.0, gt=0, description="Estimated cost from which a statement counts as expensive.")
+    heavy_slots: int = Field(2, ge=1, description="Expensive statements in flight per ingress replica.")
     retry_after_s: float = Field(1.0, ge=0, description="Retry-After sent with 503/429 on overload.")
     rate_limits: dict[str, float] = Field(
         default_factory=lambda: {"viewer": 600.0, "analyst": 600.0, "admin": 1200.0},
@@ -64,6 +79,9 @@ class QueryAppArgs(BaseModel):
     )
     audit: bool = True
     audit_flush_s: float = Field(2.0, gt=0)
+    audit_spool_dir: str | None = Field(
+        None, description="Where audit events are spooled before they are committed; default COVARY_HOME/audit-spool."
+    )
     max_upload_mb: int = Field(100, ge=1)
     router_modules: list[str] = Field(default_factory=list, description="Extra routers beyond ROUTER_MODULES.")
 
@@ -84,7 +102,11 @@ class AppContext:
         args: QueryAppArgs,
         extra: dict[str, DeploymentHandle],
     ) -> None:
-        self.engine = engine
+        from serve.query.admission import CostGate, EngineRouter
+
+        self.sql_engine = engine
+        gate = CostGate(args.heavy_cost, args.heavy_slots, args.retry_after_s)
+        self.engine: Any = EngineRouter(engine, extra.get("catalog", engine), gate)
         self.translator = translator
         self.audit = audit
         self.args = args
@@ -105,6 +127,14 @@ def _error_status(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, st
     body: dict[str, Any] = {"error": str(exc), "hint": getattr(exc, "hint", None)}
     if isinstance(exc, BackPressureError):
         return 503, {"error": "the SQL engine is saturated; retry shortly", "hint": None}, {}
+    from connectors.files.parse import UploadLimitError
+
+    if isinstance(exc, UploadLimitError):
+        return 413, body | {"cap": exc.cap, "limit": exc.limit}, {}
+    from serve.query.admission import AdmissionError
+
+    if isinstance(exc, AdmissionError):
+        return 503, body, {}
     if isinstance(exc, BlockedQueryError):
         return 400, body | {"blocked": True, "reason": exc.reason}, {}
     if isinstance(exc, CannotAnswerError):
@@ -123,6 +153,17 @@ def _error_status(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, st
     return 500, {"error": f"internal error: {type(exc).__name__}", "hint": "see the service logs"}, {}
 
 
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+def safe_request_id(value: str | None) -> str:
+    """The caller's ``x-request-id`` when it is 1-128 characters of ``[A-Za-z0-9._:-]``; otherwise a fresh id
+    (an unauthenticated caller must not write arbitrary text into the audit table or response headers)."""
+    if value and REQUEST_ID_RE.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
 def create_fastapi(ctx: AppContext, keys: KeyStore) -> FastAPI:
     """The FastAPI app of one ingress replica: routers, auth, error mapping, metrics and audit middleware."""
     app = FastAPI(
@@ -135,6 +176,9 @@ def create_fastapi(ctx: AppContext, keys: KeyStore) -> FastAPI:
     app.state.auth = Authenticator(keys, RateLimiter(ctx.args.rate_limits))
     for target in [*ROUTER_MODULES, *ctx.args.router_modules]:
         app.include_router(_load(target))
+    from serve.errors import error_body, install_errors
+
+    install_errors(app)  # one error shape for every 4xx/5xx, bearer auth in OpenAPI, offline /docs and /redoc
 
     def error_response(request: Request, exc: Exception) -> JSONResponse:
         status, body, headers = _error_status(exc)
@@ -143,15 +187,50 @@ def create_fastapi(ctx: AppContext, keys: KeyStore) -> FastAPI:
         if body.get("reason"):
             request.state.blocked_reason = body["reason"]
         request.state.error = body.get("error")
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(error_body(request, status, body), status_code=status, headers=headers)
+
+    from serve.auth import bearer_token
+    from serve.query.admission import KeySlots, is_expensive
+
+    slots = KeySlots(ctx.args.per_key_concurrency)
+
+    async def limited(request: Request, call_next: Any) -> Any:
+        """Per-key concurrency on the expensive routes (the key is verified here only to count it)."""
+        path = request.url.path
+        root = request.scope.get("root_path") or ""
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if not is_expensive(path):
+            return await call_next(request)
+        token = bearer_token(request)
+        principal = keys.verify(token) if token else None
+        if principal is None:
+            return await call_next(request)  # the route's dependency answers 401
+        if not await slots.acquire(principal.key_id):
+            request.state.principal = principal
+            request.state.error = f"concurrency limit of key {principal.key_id} reached"
+            return JSONResponse(
+                {
+                    "error": f"key {principal.key_id} already has {slots.limit} requests in flight on "
+                    "SQL/ask/upload routes; retry when one finishes",
+                    "hint": "send fewer concurrent requests per key (per_key_concurrency)",
+                },
+                status_code=429,
+                headers={"Retry-After": "1"},
+            )
+        try:
+            return await call_next(request)
+        finally:
+            await slots.release(principal.key_id)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Any) -> Any:
         started = time.perf_counter()
         at = datetime.now(UTC)
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = safe_request_id(request.headers.get("x-request-id"))
+        request.state.request_id = request_id  # error bodies carry it (serve/errors.py)
         try:
-            response = await call_next(request)
+            response = await limited(request, call_next)
         except Exception as exc:  # route errors (Serve re-raises replica errors here): one JSON body each
             response = error_response(request, exc)
         latency_ms = (time.perf_counter() - started) * 1000
@@ -182,6 +261,7 @@ def create_fastapi(ctx: AppContext, keys: KeyStore) -> FastAPI:
                     "blocked_reason": getattr(request.state, "blocked_reason", None),
                     "error": (str(detail)[:300] if detail and status >= 400 else None),
                     "client": request.client.host if request.client else None,
+                    "pii_unmasked": getattr(request.state, "pii_unmasked", None),
                 }
             )
         return response
@@ -235,13 +315,20 @@ def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
     parsed = args if isinstance(args, QueryAppArgs) else QueryAppArgs(**(args or {}))
     engine_opts = EngineOptions(**parsed.engine).model_dump()
     engine = SqlEngine.options(**_options(parsed.sql_engine, parsed.retry_after_s)).bind(engine_opts, parsed.lake_root)
-    translator = Translator.options(**_options(parsed.translator, parsed.retry_after_s)).bind(engine, engine_opts)
+    # catalogue/data routes and the translator's profile calls have their own pool: a flood of slow user SQL
+    # cannot take their slots (serve/query/admission.py)
+    catalog = SqlEngine.options(name="CatalogEngine", **_options(parsed.catalog_engine, parsed.retry_after_s)).bind(
+        engine_opts, parsed.lake_root
+    )
+    translator = Translator.options(**_options(parsed.translator, parsed.retry_after_s)).bind(catalog, engine_opts)
     audit = (
-        AuditWriter.options(ray_actor_options={"num_cpus": 0}).bind(parsed.lake_root, parsed.audit_flush_s)
+        AuditWriter.options(ray_actor_options={"num_cpus": 0}).bind(
+            parsed.lake_root, parsed.audit_flush_s, 500, parsed.audit_spool_dir
+        )
         if parsed.audit
         else None
     )
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"catalog": catalog}
     for target in DEPLOYMENT_FACTORIES:
         extra.update(_load(target)(parsed))
     ingress = serve.deployment(QueryIngress, name="QueryIngress").options(

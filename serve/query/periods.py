@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 MONTHS = {
     m: i + 1
@@ -171,3 +172,240 @@ def _relative(today: date, which: str, unit: str) -> Period:
 
 
 __all__ = ["Period", "add_months", "find_periods", "shift", "truncate"]
+
+
+# ----------------------------------------------------------------------------- spans + data anchoring
+STEP_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
+_NUM_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+}
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A period named in the question: ``kind`` and its numbers, at token positions [first, last]."""
+
+    kind: str  # year range quarter month decade since before last_n ytd relative next
+    first: int
+    last: int
+    text: str
+    args: tuple = ()
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What relative periods count from: the latest date in the data and the data's step."""
+
+    latest: date
+    step: str = "day"
+
+    def complete(self, start: date, end: date) -> bool:
+        """True when the data covers [start, end) to its last step."""
+        last_needed = truncate(end - timedelta(days=1), self.step)
+        return self.latest >= last_needed
+
+
+_UNIT = r"(days?|weeks?|months?|quarters?|years?)"
+_NUM = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+_MENTION_PATTERNS: list[tuple[str, str]] = [
+    ("range", rf"\b(?:between|from)\s+{YEAR}\s+(?:and|to|until|through|thru)\s+{YEAR}\b"),
+    ("range", rf"\b{YEAR}\s+(?:to|until|through|thru)\s+{YEAR}\b"),
+    ("range", rf"\b{YEAR}\s+{YEAR}\b"),  # "2020-2022" after tokenising
+    ("quarter", rf"\bq([1-4])\s+(?:of\s+)?{YEAR}\b"),
+    ("quarter", rf"\b{YEAR}\s+q([1-4])\b"),
+    ("quarter", r"\bq([1-4])\b"),
+    ("quarter", rf"\b(first|second|third|fourth)\s+quarter(?:\s+of)?(?:\s+{YEAR})?\b"),
+    ("month", rf"\b({_MONTH_RE})\s+(?:of\s+)?{YEAR}\b"),
+    ("month", rf"\b({_MONTH_RE})\b"),
+    ("decade", r"\b(?:the\s+)?((?:18|19|20)\d0)s\b"),
+    ("since", rf"\b(?:since|after|from)\s+{YEAR}\b"),
+    ("before", rf"\b(?:before|until|up to|prior to)\s+{YEAR}\b"),
+    (
+        "last_n",
+        rf"\b(?:(?:in|over|during|for)\s+)?(?:the\s+)?(?:last|past|previous|trailing|recent)\s+{_NUM}\s+{_UNIT}\b",
+    ),
+    ("next", rf"\b(?:(?:for|over|in)\s+)?(?:the\s+)?(?:next|coming|following|upcoming)\s+(?:{_NUM}\s+)?{_UNIT}\b"),
+    ("ytd", r"\b(?:year to date|ytd|so far this year)\b"),
+    ("relative", r"\b(this|current|last|previous|past|prior|latest|most recent)\s+(day|week|month|quarter|year)\b"),
+    ("year", rf"\b{YEAR}\b"),
+]
+_ORDINAL_Q = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+_MONTH_FULL = {v: k for k, v in MONTHS.items() if len(k) > 3 or k == "may"}
+
+
+def detect(words: list[str]) -> list[Mention]:
+    """Period mentions among ``words`` (lower-case tokens), longest patterns first, no overlaps."""
+    text = " ".join(words)
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    taken = [False] * len(words)
+    out: list[Mention] = []
+
+    def token_range(a: int, b: int) -> tuple[int, int]:
+        first = max(i for i, s in enumerate(starts) if s <= a)
+        last = max(i for i, s in enumerate(starts) if s < b)
+        return first, last
+
+    for kind, pattern in _MENTION_PATTERNS:
+        for m in re.finditer(pattern, text):
+            first, last = token_range(m.start(), m.end())
+            if any(taken[first : last + 1]):
+                continue
+            if (
+                kind == "month"
+                and m[1] in ("may", "mar", "dec", "jan", "jun", "oct", "sep", "aug")
+                and m.lastindex != 2
+            ):
+                # bare short month names are common words ("may", "march" is fine): need a year or 'in'
+                prev = words[first - 1] if first else ""
+                if m[1] == "may" or prev not in ("in", "of", "during", "for", "since", "from"):
+                    continue
+            args = tuple(g for g in m.groups())
+            for i in range(first, last + 1):
+                taken[i] = True
+            out.append(Mention(kind, first, last, m.group(0), args))
+    out.sort(key=lambda x: x.first)
+    return out
+
+
+def _n(text: str | None) -> int:
+    if text is None:
+        return 1
+    return int(text) if text.isdigit() else _NUM_WORDS.get(text, 1)
+
+
+def latest_complete(anchor: Anchor, unit: str, offset: int = 0) -> tuple[date, date]:
+    """The latest complete ``unit`` in the data (``offset`` steps earlier)."""
+    start = truncate(anchor.latest, unit)
+    end = shift(start, unit, 1)
+    if not anchor.complete(start, end):
+        start, end = shift(start, unit, -1), start
+    return shift(start, unit, -offset), shift(end, unit, -offset)
+
+
+def label_of(start: date, end: date, unit: str) -> str:
+    if unit == "year":
+        return str(start.year)
+    if unit == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if unit == "month":
+        return f"{start.strftime('%b')} {start.year}"
+    if unit == "week":
+        return f"week of {start.isoformat()}"
+    return start.isoformat()
+
+
+def resolve(
+    m: Mention, anchor: Anchor | None, context_year: int | None = None
+) -> tuple[date | None, date | None, str, str | None]:
+    """(start, end exclusive, label, note) of mention ``m``; the note says how a relative or yearless
+    period was anchored to the data."""
+    a = m.args
+    if m.kind == "range":
+        y1, y2 = int(a[0]), int(a[1])
+        return date(y1, 1, 1), date(y2 + 1, 1, 1), f"{y1}-{y2}", None
+    if m.kind == "year":
+        return date(int(a[0]), 1, 1), date(int(a[0]) + 1, 1, 1), str(a[0]), None
+    if m.kind == "decade":
+        return date(int(a[0]), 1, 1), date(int(a[0]) + 10, 1, 1), f"{a[0]}s", None
+    if m.kind == "since":
+        return date(int(a[0]), 1, 1), None, f"since {a[0]}", None
+    if m.kind == "before":
+        return None, date(int(a[0]), 1, 1), f"before {a[0]}", None
+    if m.kind in ("quarter", "month"):
+        q: Any
+        y: Any
+        year: int | None
+        if m.kind == "quarter":
+            if a[0] in _ORDINAL_Q:
+                q, y = _ORDINAL_Q[a[0]], a[1] if len(a) > 1 else None
+            elif len(a) == 2 and a[0] and len(a[0]) == 4:
+                y, q = a[0], int(a[1])
+            else:
+                q, y = int(a[0]), a[1] if len(a) > 1 else None
+            first_month, unit = 3 * (int(q) - 1) + 1, "quarter"
+        else:
+            first_month, y, unit = MONTHS[a[0]], a[1] if len(a) > 1 else None, "month"
+        note = None
+        if y is None:
+            year = context_year
+            if year is None and anchor is not None:
+                year = anchor.latest.year
+                start = date(year, first_month, 1)
+                if not anchor.complete(start, shift(start, unit, 1)):
+                    year -= 1
+                first_day = date(year, first_month, 1)
+                note = f"{label_of(first_day, first_day, unit)} is the latest complete one in the data"
+            year = year or date.today().year
+        else:
+            year = int(y)
+        start = date(year, first_month, 1)
+        return start, shift(start, unit, 1), label_of(start, start, unit), note
+    if anchor is None:
+        anchor = Anchor(date.today())
+    if m.kind == "ytd":
+        start = date(anchor.latest.year, 1, 1)
+        end = anchor.latest + timedelta(days=1)
+        return (
+            start,
+            end,
+            f"year to date {anchor.latest.year}",
+            f"year to date runs to {anchor.latest.isoformat()}, the latest day in the data",
+        )
+    if m.kind == "last_n":
+        n, unit = _n(a[0]), UNITS[a[1]]
+        _, end = latest_complete(anchor, unit)
+        start = shift(end, unit, -n)
+        return (
+            start,
+            end,
+            f"last {n} {unit}s",
+            (
+                f"the last {n} {unit}s end with the latest complete {unit} in the data "
+                f"({label_of(shift(end, unit, -1), end, unit)})"
+            ),
+        )
+    if m.kind == "relative":
+        which, unit = a[0], a[1]
+        if which in ("this", "current"):
+            start = truncate(anchor.latest, unit)
+            end = shift(start, unit, 1)
+            done = anchor.complete(start, end)
+            return (
+                start,
+                end,
+                f"this {unit} ({label_of(start, end, unit)})",
+                (
+                    f"this {unit} is {label_of(start, end, unit)}, the {unit} of the latest data "
+                    f"({anchor.latest.isoformat()})" + ("" if done else ", not complete yet")
+                ),
+            )
+        start, end = latest_complete(anchor, unit)
+        return (
+            start,
+            end,
+            f"last {unit} ({label_of(start, end, unit)})",
+            (f"last {unit} is {label_of(start, end, unit)}, the latest complete {unit} in the data"),
+        )
+    return None, None, m.text, None
+
+
+def horizon(m: Mention) -> tuple[int, str]:
+    """Steps and unit of a 'next N months' mention."""
+    n = _n(m.args[0]) if m.args and m.args[0] else 1
+    return n, UNITS[m.args[-1]]
+
+
+__all__ += ["Anchor", "Mention", "detect", "horizon", "label_of", "latest_complete", "resolve"]

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 import time
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field, create_model
 
 from serve.auth import Principal, require_role
 from serve.guard.policy import query_hash
 from serve.query.deployments import unwrap
-from serve.query.errors import UploadUnavailableError
 
 router = APIRouter(prefix="/v1")
 
 
 class QueryRequest(BaseModel):
-    question: str = Field(..., min_length=2, max_length=2000, examples=["average unemployment rate by year since 2000"])
+    question: str = Field(
+        ...,
+        max_length=20_000,
+        description="A question in plain English (at most 500 characters; longer, empty, SQL or instruction text "
+        "is refused with a 422 saying why).",
+        examples=["spend on Meta ads by month in 2024"],
+    )
     max_rows: int | None = Field(None, ge=1, le=100_000)
 
 
@@ -39,11 +41,64 @@ class QueryResponse(BaseModel):
     rows: list[list[Any]]
     row_count: int
     truncated: bool
+    truncated_by: str | None = Field(None, description="max_rows or max_result_bytes when rows were cut.")
+    pii_columns: list[str] = Field(default_factory=list, description="Personal-data columns the query read.")
+    pii_unmasked: bool | None = Field(None, description="False: pii_columns were masked (no pii grant).")
     chart: dict[str, Any] | None = None
     explanation: str | None = None
     translator: str | None = None
     query_hash: str
     elapsed_ms: float
+
+
+class UnderstoodSpan(BaseModel):
+    span: str = Field(..., description="Words of the question.")
+    role: str = Field(
+        ...,
+        description="measure, table, dimension, filter, period, grain, ranking, comparison, "
+        "intent, aggregation, shape or filler.",
+    )
+    value: Any = Field(None, description="What the span was linked to (measure name, column = value, period...).")
+
+
+class SqlAnswer(QueryResponse):
+    """A question answered by SQL: rows, the SQL that ran, and how each word was understood."""
+
+    intent: Literal["sql"] = "sql"
+    understood: list[UnderstoodSpan] = []
+    plan: dict[str, Any] | None = Field(None, description="The structured plan the SQL was compiled from.")
+
+
+class _IntentBase(BaseModel):
+    question: str
+    explanation: str | None = None
+    translator: str | None = None
+    understood: list[UnderstoodSpan] = []
+    plan: dict[str, Any] | None = None
+    query_hash: str
+    elapsed_ms: float
+
+
+def _intent_models() -> list[type[BaseModel]]:
+    try:
+        from serve.query.intents import ANSWER_MODELS
+    except ImportError:
+        return []
+    out: list[type[BaseModel]] = []
+    for name, model in ANSWER_MODELS.items():
+        out.append(
+            create_model(
+                f"{name.capitalize()}QueryAnswer",
+                __base__=_IntentBase,
+                intent=(Literal[name], name),  # type: ignore[valid-type,arg-type]
+                answer=(model, ...),
+            )
+        )
+    return out
+
+
+_ANSWERS = [SqlAnswer, *_intent_models()]
+QueryAnswer = Annotated[Union[tuple(_ANSWERS)], Field(discriminator="intent")]  # type: ignore[valid-type]  # noqa: UP007
 
 
 def ctx(request: Request) -> Any:
@@ -70,29 +125,54 @@ async def health(request: Request, _: Principal = Depends(require_role("viewer")
     return {"status": "ok", "engine": engine, "audit": audit, "uptime_s": round(time.time() - c.started, 1)}
 
 
-@router.post("/query", tags=["query"], response_model=QueryResponse, summary="Ask a question in plain language")
+@router.post(
+    "/query",
+    tags=["query"],
+    response_model=QueryAnswer,
+    summary="Ask a question in plain language",
+    description="Answers with rows (intent ``sql``) or with the payload of the question's intent (``why``, "
+    "``relation``, ``forecast``, ``anomaly``, ``monitor``). Every reply lists how each span of the question was "
+    "understood; a question with a word that cannot be placed is refused (422) naming it and the nearest "
+    "known values.",
+    responses={422: {"description": "Refused: what was understood, the span not placed, nearest values."}},
+)
 async def query(body: QueryRequest, request: Request, _: Principal = Depends(require_role("viewer"))) -> dict[str, Any]:
     c = ctx(request)
-    _mark(request, qhash=query_hash(body.question))
+    qhash = query_hash(body.question)
+    _mark(request, qhash=qhash)
     started = time.perf_counter()
     translation = unwrap(await c.translator.translate.remote(body.question))
+    if translation.intent != "sql":
+        answer = unwrap(await c.engine.call.remote("intent", {"plan": translation.plan}))
+        _mark(request, rows=0)
+        return {
+            "question": body.question,
+            **translation.as_dict(),
+            "answer": answer,
+            "query_hash": qhash,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
     result = unwrap(await c.engine.run_sql.remote(translation.sql, body.max_rows))
     _mark(request, rows=result["row_count"])
     return {
         "question": body.question,
         **translation.as_dict(),
         **result,
-        "query_hash": query_hash(body.question),
+        "query_hash": qhash,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
 
 
 @router.post("/sql", tags=["query"], response_model=QueryResponse, summary="Run one read-only SELECT (analyst)")
-async def sql(body: SqlRequest, request: Request, _: Principal = Depends(require_role("analyst"))) -> dict[str, Any]:
+async def sql(
+    body: SqlRequest, request: Request, principal: Principal = Depends(require_role("analyst"))
+) -> dict[str, Any]:
     c = ctx(request)
     _mark(request, qhash=query_hash(body.sql))
-    result = unwrap(await c.engine.run_sql.remote(body.sql, body.max_rows))
+    result = unwrap(await c.engine.run_sql.remote(body.sql, body.max_rows, principal.pii))
     _mark(request, rows=result["row_count"])
+    if result.get("pii_unmasked"):  # audited: this request read personal data unmasked
+        request.state.pii_unmasked = True
     return result
 
 
@@ -188,59 +268,7 @@ async def kpi(
     return out
 
 
-@router.post("/upload", tags=["upload"], summary="Upload a CSV/JSON/Parquet file into the lakehouse (analyst)")
-async def upload(
-    request: Request,
-    file: UploadFile = File(...),
-    name: str | None = Form(None),
-    entity: str | None = Form(None),
-    principal: Principal = Depends(require_role("analyst")),
-) -> dict[str, Any]:
-    c = ctx(request)
-    max_bytes = c.args.max_upload_mb * 1024 * 1024
-    with tempfile.TemporaryDirectory(prefix="covary-upload-") as tmp:
-        path = Path(tmp) / Path(file.filename or "upload.csv").name
-        size = 0
-        with path.open("wb") as fh:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise HTTPException(413, f"file exceeds {c.args.max_upload_mb} MB")
-                fh.write(chunk)
-        _mark(request, qhash=query_hash(path.name))
-        result = await asyncio.to_thread(run_upload, c.lake_root, path, name, principal.key_id, entity)
-    _mark(request, rows=int(result.get("rows_loaded", result.get("rows", 0)) or 0))
-    return result
-
-
-def run_upload(
-    lake_root: str | None, path: Path, name: str | None, uploaded_by: str, entity: str | None = None
-) -> dict[str, Any]:
-    """Hand the file to the file connector (``connectors/files``, issue 3)."""
-    import importlib
-    import inspect
-
-    try:
-        module = importlib.import_module("connectors.files")
-    except ImportError:
-        module = None
-    func = next((getattr(module, n) for n in ("upload_file", "upload", "ingest_file") if hasattr(module, n)), None)
-    if func is None:
-        raise UploadUnavailableError(
-            "file uploads need the file connector (connectors.files.upload_file), which is not installed",
-            hint="install a build that includes connectors/files",
-        )
-    from serve.query.deployments import _lake
-
-    lake = _lake(lake_root)
-    params = inspect.signature(func).parameters
-    kwargs: dict[str, Any] = {}
-    name = name or path.stem
-    for key, value in (("name", name), ("uploaded_by", uploaded_by), ("entity", entity)):
-        if key in params and value is not None:
-            kwargs[key] = value
-    result = func(lake, path, **kwargs)
-    return result if isinstance(result, dict) else {"result": str(result)}
+# POST /v1/upload lives in serve/query/uploads.py (parsed in a worker process, under caps).
 
 
 # ------------------------------------------------------------------------------------------- admin
@@ -256,4 +284,4 @@ async def admin_flush(request: Request, _: Principal = Depends(require_role("adm
     return {"written": written}
 
 
-__all__ = ["QueryRequest", "QueryResponse", "SqlRequest", "router", "run_upload"]
+__all__ = ["QueryAnswer", "QueryRequest", "QueryResponse", "SqlAnswer", "SqlRequest", "UnderstoodSpan", "router"]

@@ -20,7 +20,8 @@ _SUM_HINTS = re.compile(
     r"\b(count|number of|total|amount|spend|spent|cost|revenue|sales|clicks?|impressions?|conversions?|"
     r"installs?|signups?|orders?|visits?|sessions?|downloads?|plays?|streams?|views?|stars?|commits?|"
     r"events?|units|budget|precipitation|rain|volume|quantity|leads?|deals?|tickets?|cases|defect\w*|"
-    r"failures?|hires?|leaving|leavers|absent|absences?|kwh|energy used|hours logged|expenses?)\b"
+    r"failures?|hires?|leaving|leavers|absent|absences?|kwh|energy used|hours logged|expenses?|lines|tracks|forks|"
+    r"comments)\b"
 )
 _AVG_HINTS = re.compile(r"\b(rate|ratio|average|mean|percent|share|index|level|price|temperature|score|per)\b")
 _ID_LIKE = re.compile(r"(^id$|_id$|^year$|^month$|^day$|^quarter$|_key$|hash|version)")
@@ -171,6 +172,10 @@ class SemanticLayer:
     findings_table: str | None = None
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     findings_has_r: bool = False
+    # per series of gold.series_values: {"min_time", "max_time", "step"}; per table: the data's time step
+    series_ranges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, str] = field(default_factory=dict)
+    empty_columns: dict[str, set[str]] = field(default_factory=dict)  # numeric columns with no value at all
 
     def dims_of(self, table: str) -> list[Dimension]:
         return self.dimensions.get(table, [])
@@ -309,6 +314,8 @@ def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver",
             ):
                 if c.stock and tcol:  # a level: the day's total across rows, averaged over days
                     expr = daily_mean(c.name, tcol)
+                elif c.name == "value" and any(k in ("series", "series_id") for k in spec.keys):
+                    expr = "AVG(value)"  # long format (series, time, value): observations of levels and rates
                 else:
                     expr = f"{default_agg(c.name, c.description)}({c.name})"
                 layer.measures.append(Measure(c.name, name, expr, c.description, c.synonyms, time_column=tcol))
@@ -349,6 +356,9 @@ def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver",
                 )
             )
     layer.measures.extend(_kpi_measures(specs))
+    layer.series_ranges = dict(profile.get("series_ranges", {}))
+    layer.steps = {n: str(t["step"]) for n, t in profile.get("tables", {}).items() if t.get("step")}
+    layer.empty_columns = {n: set(t.get("empty_columns") or ()) for n, t in profile.get("tables", {}).items()}
     return layer
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from lakehouse import Lakehouse, all_specs, get_spec
 from serve.guard import EngineLimits, GuardPolicy, LakeSnapshots, QueryResult, check_sql
+from serve.guard.engine import unmask_sql
 from serve.guard.policy import query_hash
 from serve.query.errors import CannotAnswerError, LLMUnavailableError, NotFoundError
 from serve.query.semantic import SERIES_CATALOG, SERIES_VALUES, SemanticLayer, build_layer
@@ -31,8 +37,16 @@ class EngineOptions(BaseModel):
     timeout_s: float = Field(5.0, gt=0, description="Statements are interrupted after this many seconds.")
     memory_limit: str = "1GB"
     threads: int = Field(2, ge=1)
+    max_result_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Bytes of JSON rows per result; rows beyond are cut (truncated: true)."
+    )
     refresh_s: float = Field(30.0, ge=0, description="How often to check the lakehouse for new table versions.")
     cache_dir: str | None = Field(None, description="Where snapshots are written; default a temp dir per replica.")
+    one_shot: bool = Field(
+        False,
+        description="CLI: answer one question with a SQL snapshot of only the table it reads (the profile "
+        "comes from the on-disk cache when the table versions are unchanged).",
+    )
     llm_mode: Literal["off", "fallback", "always"] = Field(
         "fallback", description="fallback: deterministic first, LLM when it cannot answer (needs settings.llm)."
     )
@@ -46,9 +60,13 @@ class QueryService:
         self.options = options or EngineOptions()
         tables = [s.name for s in all_specs() if s.layer in self.options.layers]
         limits = EngineLimits(
-            self.options.timeout_s, self.options.max_rows, self.options.memory_limit, self.options.threads
+            self.options.timeout_s,
+            self.options.max_rows,
+            self.options.memory_limit,
+            self.options.threads,
+            max_result_bytes=self.options.max_result_bytes,
         )
-        self.snapshots = LakeSnapshots(
+        self.snapshots = FastSnapshots(
             lake,
             tables,
             limits=limits,
@@ -63,16 +81,29 @@ class QueryService:
         self.snapshots.engine()
         return GuardPolicy.for_tables(self.snapshots.present_tables, max_limit=self.options.max_rows)
 
-    def run_sql(self, sql: str, *, max_rows: int | None = None, guard: bool = True) -> dict[str, Any]:
-        """Guard ``sql`` (BlockedQueryError, nothing runs) then execute it on the locked engine."""
+    def run_sql(
+        self, sql: str, *, max_rows: int | None = None, guard: bool = True, pii: bool = False
+    ) -> dict[str, Any]:
+        """Guard ``sql`` (BlockedQueryError, nothing runs) then execute it on the locked engine.
+
+        Personal-data columns (``pii=True`` in the registry) are masked in the engine's tables, so any SQL
+        over them (``SELECT *``, aliases, expressions, CTEs, joins) sees hashes; ``pii=True`` (a key with
+        a ``pii`` grant) reads the unmasked copies instead and the result says ``pii_unmasked: true``.
+        """
         engine = self.snapshots.engine()
         cap = min(max_rows or self.options.max_rows, self.options.max_rows)
         if guard:
             guarded = check_sql(sql, GuardPolicy.for_tables(self.snapshots.present_tables, max_limit=cap))
-            result = engine.execute(guarded.sql, max_rows=cap)
-            return {"sql": guarded.sql, "query_hash": guarded.query_hash, "tables": list(guarded.tables)} | (
-                result.as_dict()
-            )
+            sensitive = {t: cols for t, cols in self.snapshots.pii_tables.items() if t in guarded.tables}
+            run = guarded.run_sql  # one row beyond the cap, so a cut result says truncated: true
+            if pii and sensitive:
+                run = unmask_sql(run, sensitive)
+            result = engine.execute(run, max_rows=cap)
+            out = {"sql": guarded.sql, "query_hash": guarded.query_hash, "tables": list(guarded.tables)}
+            if sensitive:
+                out["pii_unmasked"] = bool(pii)
+                out["pii_columns"] = sorted(f"{t}.{c}" for t, cols in sensitive.items() for c in cols)
+            return out | result.as_dict()
         result = engine.execute(sql, max_rows=cap)
         return {"sql": sql, "query_hash": query_hash(sql), "tables": []} | result.as_dict()
 
@@ -82,35 +113,30 @@ class QueryService:
 
     # ------------------------------------------------------------------------------- profile
     def profile(self) -> tuple[str | None, dict[str, Any]]:
-        """(snapshot fingerprint, data profile): time ranges, row counts, small-cardinality values, series."""
-        self.snapshots.engine()
+        """(snapshot fingerprint, data profile): time ranges and steps, row counts, small-cardinality
+        values, series catalogue and ranges. Computed with a few statements per table on one engine, kept
+        in memory and (when a COVARY_HOME is set) on disk keyed by the table versions, so it is rebuilt only
+        when a table changes."""
+        if self.options.one_shot and self._profile is not None:
+            return self._profile  # one question: no refresh
+        if self.options.one_shot:
+            fp: str | None = fingerprint_of(table_versions(self.lake, [*self.snapshots.tables, "ops.loads"]))
+            cached = _read_profile_cache(self.lake, fp)
+            if cached is not None:
+                self._profile = (fp, cached)
+                return self._profile
+        engine = self.snapshots.engine()
         fp = self.snapshots.fingerprint
         if self._profile and self._profile[0] == fp:
             return self._profile
+        cached = _read_profile_cache(self.lake, fp)
+        if cached is not None:
+            self._profile = (fp, cached)
+            return self._profile
         started = time.perf_counter()
-        out: dict[str, Any] = {"tables": {}, "series": []}
-        for name in self.snapshots.present_tables:
-            spec = get_spec(name)
-            entry: dict[str, Any] = {"values": {}}
-            entry["rows"] = self._internal(f"SELECT COUNT(*) FROM {name}").rows[0][0]
-            from serve.query.semantic import _time_column
-
-            tcol = _time_column(spec)
-            if tcol:
-                lo, hi = self._internal(f'SELECT MIN("{tcol}"), MAX("{tcol}") FROM {name}').rows[0]
-                entry["min_time"], entry["max_time"] = lo, hi
-            for c in spec.columns:
-                if str(c.type) in ("string", "large_string", "bool"):
-                    res = self._internal(
-                        f'SELECT DISTINCT "{c.name}" FROM {name} WHERE "{c.name}" IS NOT NULL LIMIT {MAX_DISTINCT + 1}'
-                    )
-                    if res.row_count <= MAX_DISTINCT:
-                        entry["values"][c.name] = sorted(str(r[0]) for r in res.rows)
-            out["tables"][name] = entry
-        if SERIES_CATALOG in out["tables"]:
-            res = self._internal(f"SELECT * FROM {SERIES_CATALOG} ORDER BY series_id")
-            out["series"] = [dict(zip(res.columns, r, strict=True)) for r in res.rows]
+        out = compute_profile(engine, self.snapshots.present_tables)
         log.info("profiled %d tables in %.0f ms", len(out["tables"]), (time.perf_counter() - started) * 1000)
+        _write_profile_cache(self.lake, fp, out)
         self._profile = (fp, out)
         return self._profile
 
@@ -125,9 +151,36 @@ class QueryService:
         return translate(question, self.layer(), self.options.llm_mode)
 
     def ask(self, question: str, *, max_rows: int | None = None) -> dict[str, Any]:
+        """Answer ``question``: rows of the compiled SQL, or the payload of its intent (why, relation, ...)."""
         t = self.translate(question)
+        if t.intent != "sql":
+            return {"question": question, **t.as_dict(), "answer": self.intent(t.plan or {})}
+        table = (t.plan or {}).get("table")
+        if self.options.one_shot and table and self.snapshots.fingerprint is None:
+            self._narrow([table])
         result = self.run_sql(t.sql, max_rows=max_rows)
         return {"question": question, **t.as_dict(), **result, "sql": result["sql"]}
+
+    def _narrow(self, tables: list[str]) -> None:
+        """One-shot use: expose only ``tables`` (a small snapshot instead of the whole lake)."""
+        old = self.snapshots
+        self.snapshots = FastSnapshots(
+            self.lake, tables, limits=old.limits, refresh_s=old.refresh_s, cache_dir=old.cache_dir
+        )
+        old.close()
+
+    def intent(self, plan: dict[str, Any]) -> dict[str, Any]:
+        """The payload of a non-SQL plan (``serve.query.intents.run_intent``)."""
+        from serve.query.plan import PlanError, QueryPlan
+
+        try:
+            from serve.query.intents import run_intent
+        except ImportError as exc:
+            raise PlanError(
+                f"{plan.get('intent')!r} questions are not supported by this build yet",
+                hint="ask for a number, a breakdown or a trend instead",
+            ) from exc
+        return run_intent(QueryPlan.from_dict(plan), self)
 
     # ----------------------------------------------------------------------- data routes
     def tables(self) -> list[dict[str, Any]]:
@@ -324,8 +377,177 @@ class QueryService:
         self.snapshots.close()
 
 
+class FastSnapshots(LakeSnapshots):
+    """LakeSnapshots whose version check lists each local table's ``_delta_log`` instead of opening every
+    Delta table (a directory listing per table, well under a millisecond each)."""
+
+    def _versions(self) -> dict[str, int]:
+        return table_versions(self.lake, [*self.tables, "ops.loads"])
+
+
+def table_versions(lake: Lakehouse, names: list[str]) -> dict[str, int]:
+    """Delta version of each existing table in ``names``: from the ``_delta_log`` file names when the lake
+    is on a local disk, else from the Delta table itself."""
+    from deltalake import DeltaTable
+
+    out: dict[str, int] = {}
+    for name in names:
+        uri = lake.uri(name)
+        local = uri[7:] if uri.startswith("file://") else (uri if "://" not in uri else None)
+        if local is not None:
+            log_dir = Path(local) / "_delta_log"
+            try:
+                entries = [e.name for e in log_dir.iterdir()]
+            except OSError:
+                continue
+            versions = [int(e[:20]) for e in entries if len(e) >= 25 and e[:20].isdigit() and e.endswith(".json")]
+            if versions:
+                out[name] = max(versions)
+            continue
+        if lake.exists(name):
+            out[name] = DeltaTable(uri, storage_options=lake.storage_options or None).version()
+    return out
+
+
+def fingerprint_of(versions: dict[str, int]) -> str:
+    """The snapshot fingerprint of these table versions (as ``LakeSnapshots`` computes it)."""
+    return hashlib.sha256(repr(sorted(versions.items())).encode()).hexdigest()[:16]
+
+
+def compute_profile(engine: Any, tables: list[str]) -> dict[str, Any]:
+    """The data profile of ``tables`` on one locked engine: two or three statements per table."""
+    from serve.query.semantic import _time_column
+
+    out: dict[str, Any] = {"tables": {}, "series": [], "series_ranges": {}}
+
+    def run(sql: str) -> QueryResult:
+        return engine.execute(sql, max_rows=100_000, timeout_s=60.0)
+
+    present: dict[str, set[str]] = defaultdict(set)
+    info = run("SELECT table_schema, table_name, column_name FROM information_schema.columns")
+    for schema, table, column in info.rows:
+        present[f"{schema}.{table}"].add(str(column))
+    for name in tables:
+        spec = get_spec(name)
+        have = present.get(name, set())
+        entry: dict[str, Any] = {"values": {}}
+        tcol = _time_column(spec)
+        if tcol not in have:
+            tcol = None
+        cats = [c.name for c in spec.columns if str(c.type) in ("string", "large_string", "bool") and c.name in have]
+        select = ["COUNT(*)"]
+        if tcol:
+            select += [f'MIN("{tcol}")', f'MAX("{tcol}")', f'COUNT(DISTINCT "{tcol}")']
+        select += [f'COUNT(DISTINCT "{c}")' for c in cats]
+        nums = [
+            c.name
+            for c in spec.columns
+            if c.name in have and (pa.types.is_integer(c.type) or pa.types.is_floating(c.type))
+        ]
+        select += [f'COUNT("{c}")' for c in nums]
+        row = run(f"SELECT {', '.join(select)} FROM {name}").rows[0]
+        entry["empty_columns"] = [c for c, n in zip(nums, row[len(row) - len(nums) :], strict=True) if not n]
+        row = row[: len(row) - len(nums)] if nums else row
+        entry["rows"] = row[0]
+        pos = 1
+        if tcol:
+            lo, hi, distinct = row[1], row[2], row[3]
+            if not (_is_date(lo) and _is_date(hi)):
+                lo = hi = None
+            entry["min_time"], entry["max_time"] = lo, hi
+            entry["step"] = _step(lo, hi, distinct)
+            pos = 4
+        small = [c for c, n in zip(cats, row[pos:], strict=True) if n and n <= MAX_DISTINCT]
+        if small:
+            lists = run(
+                "SELECT "
+                + ", ".join(f'list(DISTINCT "{c}") FILTER (WHERE "{c}" IS NOT NULL)' for c in small)
+                + f" FROM {name}"
+            ).rows[0]
+            for c, values in zip(small, lists, strict=True):
+                entry["values"][c] = sorted(str(v) for v in (values or []))
+        out["tables"][name] = entry
+    if SERIES_CATALOG in out["tables"]:
+        res = run(f"SELECT * FROM {SERIES_CATALOG} ORDER BY series_id")
+        out["series"] = [dict(zip(res.columns, r, strict=True)) for r in res.rows]
+    if SERIES_VALUES in out["tables"]:
+        freq = {str(r["series_id"]): str(r.get("frequency") or "") for r in out["series"]}
+        res = run(f"SELECT series_id, MIN(ts), MAX(ts), COUNT(DISTINCT ts) FROM {SERIES_VALUES} GROUP BY 1")
+        for sid, lo, hi, n in res.rows:
+            step = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "A": "year", "Y": "year"}.get(
+                freq.get(str(sid), ""), _step(lo, hi, n)
+            )
+            out["series_ranges"][str(sid)] = {"min_time": lo, "max_time": hi, "step": step}
+    return out
+
+
+def _is_date(value: Any) -> bool:
+    from datetime import date as _date
+
+    try:
+        _date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return False
+    return True
+
+
+def _step(lo: Any, hi: Any, distinct: Any) -> str:
+    """The data's time step from its span and number of distinct times."""
+    try:
+        from datetime import date as _date
+
+        a, b = _date.fromisoformat(str(lo)[:10]), _date.fromisoformat(str(hi)[:10])
+        gap = (b - a).days / max(int(distinct) - 1, 1)
+    except (TypeError, ValueError):
+        return "day"
+    for unit, days in (("day", 2), ("week", 10), ("month", 40), ("quarter", 100)):
+        if gap < days:
+            return unit
+    return "year"
+
+
+PROFILE_VERSION = 5
+
+
+def _profile_cache_path(lake: Lakehouse, fingerprint: str | None) -> Path | None:
+    home = os.environ.get("COVARY_HOME")
+    if not home or not fingerprint:
+        return None
+    key = hashlib.sha256(f"{PROFILE_VERSION}:{lake.root}".encode()).hexdigest()[:12]
+    return Path(home) / "cache" / "query-profile" / f"{key}-{fingerprint}.json"
+
+
+def _read_profile_cache(lake: Lakehouse, fingerprint: str | None) -> dict[str, Any] | None:
+    path = _profile_cache_path(lake, fingerprint)
+    if path is None or not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_profile_cache(lake: Lakehouse, fingerprint: str | None, profile: dict[str, Any]) -> None:
+    path = _profile_cache_path(lake, fingerprint)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*.json"):
+            old.unlink(missing_ok=True)  # only the current versions are kept
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(profile, default=str))
+        tmp.replace(path)
+    except OSError as exc:  # a read-only home only costs the next cold start
+        log.info("could not write the profile cache %s: %s", path, exc)
+
+
 def translate(question: str, layer: SemanticLayer, llm_mode: str = "fallback") -> Translation:
-    """Deterministic first (or only); the LLM when configured and asked for."""
+    """Deterministic first (or only); the LLM when configured and asked for.
+
+    The LLM proposes a plan, never SQL: covary validates it against ``layer`` and compiles it
+    (``serve.query.llm``). In ``fallback`` mode a question neither path can answer gets the deterministic
+    refusal (what was understood, what could not be placed) with the LLM's reason added."""
     from covary.settings import get_settings
 
     llm = get_settings().llm
@@ -334,17 +556,19 @@ def translate(question: str, layer: SemanticLayer, llm_mode: str = "fallback") -
         return _llm(layer, llm).translate(question)
     try:
         return DeterministicTranslator(layer).translate(question)
-    except CannotAnswerError:
+    except CannotAnswerError as refusal:
         if not use_llm:
             raise
         try:
             return _llm(layer, llm).translate(question)
-        except LLMUnavailableError as exc:
-            log.warning("LLM fallback failed: %s", exc)
-            raise
+        except (CannotAnswerError, LLMUnavailableError) as exc:
+            log.warning("LLM fallback did not answer: %s", exc)
+            understood = dict(refusal.understood) | {"llm": exc.message}
+            raise CannotAnswerError(refusal.message, hint=refusal.hint, understood=understood) from exc
 
 
 def _llm(layer: SemanticLayer, llm: Any) -> Any:
+    """The plan-proposing LLM translator for ``settings.llm`` (an OpenAI-compatible endpoint)."""
     from serve.query.llm import LLMTranslator
 
     return LLMTranslator(

@@ -130,6 +130,8 @@ class Answer:
     grounded: bool = True
     unverified_numbers: list[str] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    evidence: bool = True  # False: retrieval confidence was low, the answer says "no evidence in the lake"
+    confidence: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,5 +250,150 @@ def caveat_for(sources: list[Source]) -> str:
 
 
 NO_ANSWER = "I found nothing in the indexed sources that answers this. Try naming a table, series or KPI."
+NO_EVIDENCE = (
+    "No evidence in the lake: none of the indexed sources (tables, series, findings, KPIs, forecasts, anomalies, "
+    "reports, documents) is about this question, so there is nothing to answer from."
+)
+COMPOSED_KINDS = ("finding", "forecast", "kpi", "anomaly", "alert")
 
-__all__ = ["NO_ANSWER", "Answer", "Source", "caveat_for", "extractive_answer", "tokens"]
+
+# ------------------------------------------------------------------------------- composed answers
+def _n(value: Any) -> str:
+    """Numbers written exactly as the indexed documents write them (so every number can be checked)."""
+    from jobs.index.documents import _fmt
+
+    return _fmt(value)
+
+
+def _lead(a: str, b: str, lag: int) -> str:
+    if lag > 0:
+        return f"{a} leads {b} by {lag} step(s)"
+    if lag < 0:
+        return f"{b} leads {a} by {-lag} step(s)"
+    return "no lead or lag (same period)"
+
+
+def compose_finding(f: dict[str, Any]) -> str:
+    lag = int(f.get("lag") or 0)
+    status = "significant" if f.get("significant") else "not significant"
+    text = (
+        f"{f['a']} and {f['b']} move together with adjusted r = {_n(f.get('r'))} (raw r = {_n(f.get('r_raw'))}, "
+        f"95% CI {_n(f.get('ci_low'))} to {_n(f.get('ci_high'))}) at lag {lag}: {_lead(f['a'], f['b'], lag)}; "
+        f"q = {_n(f.get('q'))}, p = {_n(f.get('p'))}, n = {_n(f.get('n'))}, effective n = {_n(f.get('n_eff'))}; "
+        f"{status} in run {f.get('run_id')} ({f.get('change') or 'n/a'} vs the previous run)."
+    )
+    warnings = [w for w in (f.get("warnings") or []) if w]
+    if warnings:
+        text += " Warnings: " + "; ".join(warnings) + "."
+    if f.get("third_series"):
+        text += f" {f['third_series']} moves with both (partial r controlling for it = {_n(f.get('partial_r_third'))})."
+    return text
+
+
+def compose_forecast(rows: list[dict[str, Any]]) -> str:
+    first, last = rows[0], rows[-1]
+    text = (
+        f"The {first['model']} forecast of {first['series_id']} made from {first['origin']} puts {first['ts']} at "
+        f"{_n(first.get('mean'))} (80% interval {_n(first.get('lo80'))} to {_n(first.get('hi80'))})"
+    )
+    if last is not first:
+        text += (
+            f" and {last['ts']} at {_n(last.get('mean'))} (80% interval {_n(last.get('lo80'))} to "
+            f"{_n(last.get('hi80'))}; 95% interval {_n(last.get('lo95'))} to {_n(last.get('hi95'))})"
+        )
+    return text + f", {len(rows)} steps in all."
+
+
+def compose_kpi(rows: list[dict[str, Any]]) -> str:
+    metric = rows[0]["metric"]
+    parts = []
+    for period in ("week", "month", "quarter"):
+        latest = sorted((r for r in rows if r["period"] == period), key=lambda r: r["period_start"])[-1:]
+        for r in latest:
+            parts.append(
+                f"the {period} starting {r['period_start']} {_n(r.get('value'))} (previous {period} "
+                f"{_n(r.get('previous_value'))}, change {_n(r.get('previous_change_pct'))}%; a year ago "
+                f"{_n(r.get('year_ago_value'))}, change {_n(r.get('year_ago_change_pct'))}%)"
+            )
+    return f"KPI {metric} across all platforms and countries: " + "; ".join(parts) + "."
+
+
+def compose_anomalies(rows: list[dict[str, Any]]) -> str:
+    top = sorted(rows, key=lambda r: -abs(r.get("score") or 0.0))[:3]
+    items = [
+        f"{r['ts']} {r['kind']} {r['direction']}, value {_n(r.get('value'))} vs expected {_n(r.get('expected'))} "
+        f"(robust score {_n(r.get('score'))})"
+        for r in top
+    ]
+    return f"{len(rows)} anomalies were detected in {rows[0]['series_id']}; the strongest: " + "; ".join(items) + "."
+
+
+def compose_alert(r: dict[str, Any]) -> str:
+    return (
+        f"Alert {r['alert_id']}: {r['source_series']} had an anomaly on {r['source_ts']} and {r['target_series']} "
+        f"followed on {r['target_ts']} ({r['lag_days']} days later; typical lag {_n(r.get('expected_lag_days'))}, "
+        f"residual correlation {_n(r.get('correlation'))})."
+    )
+
+
+COMPOSERS: dict[str, Any] = {
+    "finding": compose_finding,
+    "forecast": compose_forecast,
+    "kpi": compose_kpi,
+    "anomaly": compose_anomalies,
+    "alert": compose_alert,
+}
+
+
+def relevance(question: str, src: Source) -> float:
+    """How much of the question a source is about: shared terms, identifiers (series ids, metrics) x3."""
+    q = set(tokens(question))
+    have = set(tokens(src.title + " " + src.text))
+    return sum(3.0 if ("." in t or "_" in t) else 1.0 for t in q & have)
+
+
+def composed_answer(
+    question: str,
+    sources: list[Source],
+    records: dict[int, Any],
+    *,
+    max_sources: int = 3,
+    lead_findings: int = 0,
+) -> str:
+    """Sentences written from the structured records (findings, forecasts, KPIs, anomalies, alerts) behind
+    the most relevant sources, each with its citation; other kinds (tables, series, documents) are quoted.
+
+    ``records[n]`` is source ``n``'s record (a dict, or a list of rows) read from the lake at the cited
+    version; a source without one is quoted like any document."""
+    if not sources:
+        return ""
+    scores = {s.n: relevance(question, s) for s in sources}
+    best = max(scores.values())
+    keep = [s for s in sources if best == 0 or scores[s.n] >= 0.5 * best][:max_sources]
+    leads = [s for s in sources if s.kind == "finding" and s.finding_id][:lead_findings]
+    keep += [s for s in leads if s not in keep]
+    parts = []
+    for src in sorted(keep, key=lambda s: s.n):
+        record = records.get(src.n)
+        composer = COMPOSERS.get(src.kind)
+        if composer is not None and record:
+            parts.append(f"{composer(record)} [{src.n}]")
+        else:
+            quoted = extractive_answer(question, [src], max_sentences=4)
+            if quoted:
+                parts.append(quoted)
+    return "\n".join(parts) if parts else extractive_answer(question, sources)
+
+
+__all__ = [
+    "COMPOSED_KINDS",
+    "NO_ANSWER",
+    "NO_EVIDENCE",
+    "Answer",
+    "Source",
+    "caveat_for",
+    "composed_answer",
+    "extractive_answer",
+    "relevance",
+    "tokens",
+]

@@ -4,27 +4,48 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from typing import Any
 
+from jobs.index.chunking import split_sentences
 from jobs.index.embed import embed
 from jobs.index.store import Hit, Mode, VectorStore
 from lakehouse import Lakehouse
-from serve.rag.answer import NO_ANSWER, Answer, Source, caveat_for, extractive_answer
+from serve.rag.answer import (
+    COMPOSED_KINDS,
+    NO_ANSWER,
+    NO_EVIDENCE,
+    Answer,
+    Source,
+    caveat_for,
+    composed_answer,
+    tokens,
+)
 from serve.rag.backends import ChatEndpoint, check_backend, endpoint_for, messages_for
 from serve.rag.errors import BadQuestionError
 from serve.rag.safety import is_causal, sanitize, ungrounded_numbers
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 2000
+# Retrieval confidence (see :func:`confidence`) below which the answer is "no evidence in the lake";
+# calibrated on the dev split of bench/rag_eval_questions.jsonl (`python bench/rag_eval.py --calibrate`).
+MIN_CONFIDENCE = 0.4735
+CONFIDENCE_HITS = 5
+NAME_PENALTY = 0.15
+CONFIDENCE_CHARS, CONFIDENCE_SENTENCES = 800, 6
 
 
 class RagEngine:
     """Plain-Python core shared by the Serve app (inside one Ray actor), the CLI and the benchmark."""
 
-    def __init__(self, lake: Lakehouse, store: VectorStore | None = None) -> None:
+    def __init__(
+        self, lake: Lakehouse, store: VectorStore | None = None, *, min_confidence: float | None = None
+    ) -> None:
         self.lake = lake
         self.store = store or VectorStore.from_settings(lake.root)
+        self.min_confidence = MIN_CONFIDENCE if min_confidence is None else min_confidence
+        self._tables: dict[tuple[str, int], list[dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------------------- retrieval
     def retrieve(
@@ -32,6 +53,76 @@ class RagEngine:
     ) -> list[Hit]:
         vector = embed([question])[0] if mode != "keyword" else None
         return self.store.search(vector, question, k=k, mode=mode, kinds=kinds)
+
+    def confidence(self, question: str, hits: list[Hit], vector: Any = None) -> dict[str, Any]:
+        """How sure retrieval is that the lake speaks to ``question``: the best cosine similarity of the
+        question to the sentences the top hits open with, the share of the question's content words those hits
+        contain, and capitalised names in the question that none of them mentions. ``score`` = 0.75 *
+        similarity + 0.25 * coverage - 0.15 per unknown name (at most two)."""
+        top = hits[:CONFIDENCE_HITS]
+        if not top:
+            return {"similarity": 0.0, "coverage": 0.0, "unknown_names": [], "score": 0.0}
+        qv = embed([question])[0] if vector is None else vector
+        # a short question is compared with each sentence of what the hits open with (a whole structured
+        # document is a poor match for a short question even when one of its sentences answers it)
+        texts = [h.chunk.title for h in top]
+        for h in top:
+            texts += [s for s in split_sentences(h.chunk.body[:CONFIDENCE_CHARS]) if len(s) > 8][:CONFIDENCE_SENTENCES]
+        similarity = float(max(embed(texts) @ qv))
+        words = set(tokens(question))
+        have: set[str] = set()
+        for h in top:
+            have |= set(tokens(f"{h.chunk.title} {h.chunk.body}"))
+        coverage = len(words & have) / len(words) if words else 0.0
+        names = _names(question)
+        missing = sorted(n for n in names if not (set(tokens(n)) & have))
+        score = 0.75 * similarity + 0.25 * coverage - NAME_PENALTY * min(len(missing), 2)
+        return {
+            "similarity": round(similarity, 4),
+            "coverage": round(coverage, 4),
+            "unknown_names": missing,
+            "score": round(score, 4),
+        }
+
+    def _table_rows(self, name: str, version: int) -> list[dict[str, Any]]:
+        key = (name, version)
+        if key not in self._tables:
+            if len(self._tables) > 16:
+                self._tables.clear()
+            self._tables[key] = self.lake.read(name, version=version).to_pylist()
+        return self._tables[key]
+
+    def record(self, src: Source) -> Any:
+        """The structured record behind a finding/forecast/KPI/anomaly/alert source, read from the lake at the
+        version the source cites (None when there is none or it cannot be read)."""
+        import re
+
+        if src.kind not in COMPOSED_KINDS or not src.source_table or src.source_version < 0:
+            return None
+        key = src.doc_id.partition(":")[2]
+        try:
+            rows = self._table_rows(src.source_table, src.source_version)
+        except Exception as exc:  # a vacuumed version or a missing table: quote the document instead
+            log.info("no record for %s: %s", src.doc_id, exc)
+            return None
+        if src.kind == "finding" and src.finding_id:
+            mine = [r for r in rows if r.get("finding_id") == src.finding_id]
+            run = re.search(r"\(run ([^,]+),", src.text)
+            same_run = [r for r in mine if run and r.get("run_id") == run.group(1)]
+            return (same_run or mine[-1:] or [None])[0]
+        if src.kind == "forecast":
+            mine = [r for r in rows if r.get("series_id") == key]
+            if not mine:
+                return None
+            origin = max(r["origin"] for r in mine)
+            return sorted((r for r in mine if r["origin"] == origin), key=lambda r: r["step"])
+        if src.kind == "kpi":
+            return [r for r in rows if r.get("metric") == key and r.get("platform") == "*" and r.get("country") == "*"]
+        if src.kind == "anomaly":
+            return [r for r in rows if r.get("series_id") == key] or None
+        if src.kind == "alert":
+            return next((r for r in rows if r.get("alert_id") == key), None)
+        return None
 
     def sources(self, hits: list[Hit], extra: list[dict[str, Any]] | None = None) -> list[Source]:
         """Number the retrieved documents (chunks of one document merge into one source)."""
@@ -87,21 +178,30 @@ class RagEngine:
         """Everything a backend needs: numbered sources, the extractive answer, the caveat and the LLM prompt."""
         question = _check(question, k)
         started = time.perf_counter()
-        hits = self.retrieve(question, k=k, kinds=kinds, mode=mode)
-        sources = self.sources(hits, extra)
+        vector = embed([question])[0] if mode != "keyword" else None
+        hits = self.store.search(vector, question, k=k, mode=mode, kinds=kinds)
+        conf = self.confidence(question, hits, vector)
+        evidence = conf["score"] >= self.min_confidence
+        sources = self.sources(hits if evidence else [], extra)
         causal = is_causal(question)
         if causal:  # "why"/"cause" questions are answered from findings first (stats, confounders, caveats)
             sources.sort(key=lambda s: (s.kind != "finding" or not s.finding_id, s.n))
             for i, src in enumerate(sources, start=1):
                 src.n = i
-        text = extractive_answer(question, sources, lead_findings=2 if causal else 0) if sources else NO_ANSWER
+        if sources:
+            records = {s.n: self.record(s) for s in sources}
+            text = composed_answer(question, sources, records, lead_findings=2 if causal else 0)
+        else:
+            text = NO_EVIDENCE if hits and not evidence else NO_ANSWER
         return {
             "question": question,
             "causal": causal,
             "sources": sources,
             "extractive": text,
-            "caveat": caveat_for(sources) if causal else None,
+            "caveat": caveat_for(sources) if causal and sources else None,
             "messages": messages_for(question, sources),
+            "evidence": bool(sources),
+            "confidence": conf,
             "retrieval_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 
@@ -155,7 +255,49 @@ def finish(prep: dict[str, Any], text: str, backend: str, started: float) -> Ans
         grounded=not unverified,
         unverified_numbers=unverified,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+        evidence=bool(prep.get("evidence", True)),
+        confidence=(prep.get("confidence") or {}).get("score"),
     )
+
+
+_NAME = re.compile(r"(?<![\w.])([A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)*)")
+_NOT_NAMES = {
+    "what",
+    "which",
+    "who",
+    "how",
+    "why",
+    "when",
+    "where",
+    "is",
+    "are",
+    "does",
+    "do",
+    "did",
+    "can",
+    "i",
+    "tell",
+    "show",
+    "list",
+    "give",
+    "explain",
+    "the",
+    "a",
+    "an",
+}
+
+
+def _names(question: str) -> list[str]:
+    """Capitalised names in the question (Tokyo, Mona Lisa, Apple), not its first word or question words: a
+    name that none of the retrieved sources mentions says the lake is not about the question."""
+    out = []
+    for m in _NAME.finditer(question):
+        words = [w for w in m.group(1).split() if w.lower() not in _NOT_NAMES]
+        if m.start() == 0 and words and words[0] == m.group(1).split()[0]:
+            words = words[1:]
+        if words:
+            out.append(" ".join(words))
+    return out
 
 
 def _check(question: str, k: int) -> str:

@@ -19,7 +19,7 @@ from serve.query.deployments import unwrap
 from serve.rag.answer import Answer, Source
 from serve.rag.backends import BACKENDS, endpoint_for
 from serve.rag.engine import finish, rag_actor
-from serve.rag.safety import is_causal, sanitize
+from serve.rag.safety import StreamSanitizer, is_causal, sanitize
 
 router = APIRouter()
 router.include_router(explorer_router)
@@ -166,11 +166,18 @@ def _sse(request: Request, body: AskRequest) -> StreamingResponse:
                     pieces.append(word)
                     yield _event("token", {"text": word})
                     await asyncio.sleep(0)
-            else:
+            else:  # sanitise over the assembled text: a link or tag split across chunks is still removed
+                cleaner = StreamSanitizer()
                 async for piece in endpoint_for(backend).astream(prep["messages"]):
-                    clean = sanitize(piece)
-                    pieces.append(clean)
-                    yield _event("token", {"text": clean})
+                    clean = cleaner.feed(piece)
+                    if clean:
+                        yield _event("token", {"text": clean})
+                rest, replaced = cleaner.close()
+                if replaced:
+                    yield _event("replace", {"text": rest})
+                elif rest:
+                    yield _event("token", {"text": rest})
+                pieces = [cleaner.text]
             answer: Answer = finish(prep, sanitize("".join(pieces)), backend, started)
             if answer.caveat:
                 yield _event("caveat", {"caveat": answer.caveat})

@@ -44,13 +44,74 @@ def is_causal(question: str) -> bool:
 
 
 def sanitize(text: str) -> str:
-    """Plain text with no links, markup or delimiter look-alikes (retrieved text can never become a link)."""
-    text = MD_LINK.sub(lambda m: m.group(1), text)
-    text = HTML_TAG.sub("", text)
-    text = URL.sub("[link removed]", text)
-    text = WWW.sub("[link removed]", text)
-    text = DELIMS.sub("[delimiter removed]", text)
+    """Plain text with no links, markup or delimiter look-alikes (retrieved text can never become a link).
+
+    Repeated until nothing changes, so a replacement can never combine with what follows into a new
+    construct (``javascript:x(1)`` -> ``[link removed](1)`` would otherwise be a Markdown link)."""
+    for _ in range(5):
+        before = text
+        text = MD_LINK.sub(lambda m: m.group(1), text)
+        text = HTML_TAG.sub("", text)
+        text = URL.sub("[link removed]", text)
+        text = WWW.sub("[link removed]", text)
+        text = DELIMS.sub("[delimiter removed]", text)
+        if text == before:
+            break
     return text
+
+
+_OPENERS = re.compile(r"<|!?\[")
+
+
+def _stable_cut(raw: str) -> int:
+    """Where the stable part of a stream ends: before the last word (a URL never holds whitespace) and
+    before any ``<`` or ``[`` whose tag / Markdown link may still be completed by later chunks."""
+    cut = max(raw.rfind(" "), raw.rfind("\n"), raw.rfind("\t")) + 1
+    for m in _OPENERS.finditer(raw):
+        start = m.start()
+        if start >= cut:
+            break
+        rest = raw[start:]
+        if rest.startswith("<"):
+            closed = ">" in rest
+        else:
+            link = re.match(r"!?\[[^\]]*\](\([^)]*\))?", rest)
+            closed = link is not None and (link.group(1) is not None or len(link.group(0)) < len(rest))
+        if not closed:
+            return start
+    return cut
+
+
+class StreamSanitizer:
+    """Sanitises a token stream over the assembled text: ``feed`` returns the next piece safe to emit
+    (text whose sanitised form can no longer change), ``close`` the rest. Markup and links split across
+    chunks are removed exactly as in the whole text; nothing is emitted that a later chunk could turn
+    into a link or a tag."""
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self.emitted = ""
+
+    def feed(self, chunk: str) -> str:
+        self.raw += chunk
+        clean = sanitize(self.raw[: _stable_cut(self.raw)])
+        if not clean.startswith(self.emitted):
+            return ""  # a construct spanning the cut changed; wait for the whole text
+        delta, self.emitted = clean[len(self.emitted) :], clean
+        return delta
+
+    def close(self) -> tuple[str, bool]:
+        """(the rest to emit, replaced): ``replaced`` means the emitted text must be replaced by ``text``."""
+        final = sanitize(self.raw)
+        if final.startswith(self.emitted):
+            delta, self.emitted = final[len(self.emitted) :], final
+            return delta, False
+        self.emitted = final
+        return final, True
+
+    @property
+    def text(self) -> str:
+        return sanitize(self.raw)
 
 
 def delimit(n: int, title: str, citation: str, text: str) -> str:
@@ -74,4 +135,13 @@ def _norm(token: str) -> str:
     return token.rstrip("%").replace(",", "").lstrip("+")
 
 
-__all__ = ["CAVEAT", "delimit", "is_causal", "looks_like_instruction", "numbers", "sanitize", "ungrounded_numbers"]
+__all__ = [
+    "CAVEAT",
+    "StreamSanitizer",
+    "delimit",
+    "is_causal",
+    "looks_like_instruction",
+    "numbers",
+    "sanitize",
+    "ungrounded_numbers",
+]

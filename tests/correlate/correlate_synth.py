@@ -29,3 +29,29 @@ def planted_panel(
         truth[(names[a], names[b])] = lag
     frame = pd.DataFrame(x, columns=names, index=pd.date_range("2021-01-04", periods=n, freq="D"))
     return frame, truth
+
+
+def event_coupled(
+    rng: np.random.Generator, n: int, *, lag: int, events: int = 10, size: float = 4.5, phi: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent AR(1) series whose rare spikes co-occur: b spikes ``lag`` steps after each spike of a.
+
+    The linear correlation stays weak (about 0.15-0.2): only ``events`` of ``n`` steps carry the relation.
+    """
+    x = ar1(rng, n, 2, phi)
+    days = rng.choice(np.arange(40, n - 40 - lag), events, replace=False)
+    for d in days:
+        x[d, 0] += size
+        x[d + lag, 1] += size
+    return x[:, 0], x[:, 1]
+
+
+def ar1_with_bursts(rng: np.random.Generator, n: int, k: int, *, phi: float = 0.9, bursts: int = 4) -> np.ndarray:
+    """k independent AR(1) series, each with ``bursts`` clusters of 2-7 consecutive extreme values."""
+    x = ar1(rng, n, k, phi)
+    for j in range(k):
+        for _ in range(bursts):
+            d = int(rng.integers(0, n - 10))
+            length = int(rng.integers(2, 8))
+            x[d : d + length, j] += rng.choice([-1.0, 1.0]) * rng.uniform(3, 6)
+    return x

@@ -26,7 +26,7 @@ def _designated(pairs_table: pd.DataFrame) -> pd.DataFrame:
 def test_default_null_is_calibrated_on_ar1_phi_09_and_iid_null_is_not() -> None:
     frame = _ar1_pairs(2024)  # 500 independent pairs (x0000, x0001), (x0002, x0003), ...
     tables = [  # 10 panels of 100 series: every designated pair is tested, plus 49,000 other null pairs
-        discover(frame.iloc[:, k : k + 100], seed=1, diagnose_limit=0).pairs for k in range(0, 1000, 100)
+        discover(frame.iloc[:, k : k + 100], seed=1, max_lag=7, diagnose_limit=0).pairs for k in range(0, 1000, 100)
     ]
     everything = pd.concat(tables)
     chosen = _designated(everything)
@@ -78,3 +78,28 @@ def test_block_null_and_spearman_also_find_planted_signal(planted: tuple[pd.Data
         found = {(f.a, f.b): f.lag for f in res.significant}
         assert sum(found.get(k) == lag for k, lag in truth.items()) >= 4, kwargs
         assert len(set(found) - set(truth)) <= 1, kwargs
+
+
+def _short_persistent_fpr(seed: int, max_lag: int, *, n: int = 100, phi: float = 0.95, k: int = 100) -> float:
+    """Rejection rate at alpha = 0.05 over all pairs of k independent AR(1) series of n weekly steps."""
+    x = ar1(np.random.default_rng(500 + seed), n, k, phi)
+    frame = pd.DataFrame(
+        x, columns=[f"x{i:03d}" for i in range(k)], index=pd.date_range("2020-01-06", periods=n, freq="W-MON")
+    )
+    res = discover(frame, max_lag=max_lag, seed=seed, diagnose_limit=0)
+    return float((res.pairs["p"] <= 0.05).mean())
+
+
+def test_short_highly_persistent_series_are_calibrated() -> None:
+    # ~100 steps, phi = 0.95: before the bias-corrected n_eff the default test rejected 9-12 % at lag 0
+    for max_lag in (0, 3):
+        fpr = _short_persistent_fpr(0, max_lag)
+        assert fpr <= 0.05 + 0.01, (max_lag, fpr)
+
+
+@pytest.mark.slow
+def test_short_persistent_calibration_sweep() -> None:
+    for n, phi in ((100, 0.95), (100, 0.9), (150, 0.95), (200, 0.9)):
+        for max_lag in (0, 1, 3, 8):
+            fprs = [_short_persistent_fpr(seed, max_lag, n=n, phi=phi) for seed in range(3)]
+            assert float(np.mean(fprs)) <= 0.05 + 0.01, (n, phi, max_lag, fprs)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from jobs.correlate import discover
+from jobs.correlate.errors import OptionError
 from jobs.correlate.screen import cost_model
 
 
@@ -35,19 +36,29 @@ def test_block_size_does_not_change_findings(planted: tuple[pd.DataFrame, dict])
 
 def test_two_stage_screening_keeps_planted_pairs(planted: tuple[pd.DataFrame, dict]) -> None:
     frame, truth = planted
-    full = discover(frame, seed=4)
-    screened = discover(frame, seed=4, screen=True, screen_keep=0.05, screen_dim=256, block_size=16)
-    assert len(screened.pairs) < 0.2 * len(full.pairs)
+    full = discover(frame, seed=4, block_size=16)
+    screened = discover(frame, seed=4, screen=True, block_size=16)
+    assert screened.timings["null_pairs"] < 0.3 * len(full.pairs)  # nulls ran on survivors only
     assert screened.tested == full.tested  # the BH family still counts every pair
+    assert screened.pairs_scope.startswith("p_bound<=") and full.pairs_scope == "all"
     found = {(f.a, f.b): f.lag for f in screened.significant}
     assert all(found.get(k) == lag for k, lag in truth.items())
-    assert len(set(found) - set(truth)) <= 1
+    # lossless: the same significant findings, p and q as the exhaustive run (FFT vs GEMM nulls: float noise)
+    assert [(f.a, f.b, f.lag) for f in screened.significant] == [(f.a, f.b, f.lag) for f in full.significant]
+    np.testing.assert_allclose([f.p for f in screened.significant], [f.p for f in full.significant], rtol=1e-5)
+    np.testing.assert_allclose([f.q for f in screened.significant], [f.q for f in full.significant], rtol=1e-5)
+
+
+def test_screen_refuses_maxt() -> None:
+    frame = pd.DataFrame(np.random.default_rng(0).standard_normal((120, 4)), index=pd.date_range("2020", periods=120))
+    with pytest.raises(OptionError, match="needs correction bh or by"):
+        discover(frame, screen=True, correction="maxt")
 
 
 def test_cost_model_favours_screening_at_scale() -> None:
-    model = cost_model(n_series=100_000, n_steps=1000, lags=15, draws=40, dim=128, keep=0.001)
+    model = cost_model(n_series=100_000, n_steps=1000, lags=15, draws=40, survivors=0.05)
     assert model["speedup"] > 5
-    assert cost_model(n_series=100, n_steps=1000, lags=15, draws=40, dim=128, keep=1.0)["speedup"] < 1.01
+    assert cost_model(n_series=100, n_steps=1000, lags=15, draws=40, survivors=1.0)["speedup"] < 1.01
 
 
 @pytest.mark.parametrize("null", ["shift", "block"])

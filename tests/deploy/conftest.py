@@ -16,7 +16,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CI_VALUES = REPO_ROOT / "helm" / "covary" / "ci"
 VALUES_FILES = ("minimal", "gpu", "external-services", "production")
-CRD_DIR = REPO_ROOT.parent / "shared" / "kuberay-crds"
+CRD_DIR = Path(__file__).resolve().parent / "kuberay-crds"  # vendored, see its README.md
 TOKEN = "test-token"
 
 
@@ -30,15 +30,16 @@ def rendered_all() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def crd_schemas() -> dict[str, dict[str, Any]]:
-    """kind -> openAPIV3Schema of ray.io/v1, from ../shared/kuberay-crds (tests only; the product never needs them)."""
-    if not CRD_DIR.is_dir():
-        pytest.fail(f"KubeRay CRDs expected at {CRD_DIR} (CI keeps ../shared beside the clone)")
+    """kind -> openAPIV3Schema of ray.io/v1, from the vendored tests/deploy/kuberay-crds (tests only)."""
     schemas = {}
     for path in CRD_DIR.glob("*.yaml"):
         crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # 40k lines
         for version in crd["spec"]["versions"]:
             if version["name"] == "v1":
                 schemas[crd["spec"]["names"]["kind"]] = version["schema"]["openAPIV3Schema"]
+    missing = {"RayCluster", "RayJob", "RayService", "RayCronJob"} - set(schemas)
+    if missing:
+        pytest.fail(f"KubeRay CRD schemas missing in {CRD_DIR}: {sorted(missing)}")
     return schemas
 
 

@@ -48,7 +48,8 @@ def test_cli_render_refuses_bad_values_with_a_hint(tmp_path, capsys):
 def test_apply_is_server_side_apply_in_dependency_order(fake_kube, capsys):
     fake, kubeconfig = fake_kube
     rendered = render(load_values([MINIMAL]))
-    assert main(["deploy", "apply", "--values", MINIMAL, "--kubeconfig", str(kubeconfig), "--json"]) == 0
+    args = ["deploy", "apply", "--server-side", "--values", MINIMAL, "--kubeconfig", str(kubeconfig), "--json"]
+    assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["applied"]) == len(rendered.objects)
     patches = [r for r in fake.requests if r["method"] == "PATCH"]
@@ -63,7 +64,7 @@ def test_apply_is_server_side_apply_in_dependency_order(fake_kube, capsys):
     stored = fake.objects["/apis/ray.io/v1/namespaces/covary/rayservices/covary"]
     assert stored["spec"]["serveConfigV2"] == rendered.by_kind("RayService")[0]["spec"]["serveConfigV2"]
     # Re-applying is idempotent: same objects, new resource versions, generation bumps.
-    assert main(["deploy", "apply", "--values", MINIMAL, "--kubeconfig", str(kubeconfig)]) == 0
+    assert main(["deploy", "apply", "--server-side", "--values", MINIMAL, "--kubeconfig", str(kubeconfig)]) == 0
     assert "objects applied" in capsys.readouterr().out
     assert stored is not fake.objects["/apis/ray.io/v1/namespaces/covary/rayservices/covary"]
     assert fake.objects["/apis/ray.io/v1/namespaces/covary/rayservices/covary"]["metadata"]["generation"] == 2
@@ -140,7 +141,7 @@ def test_api_errors_become_actionable(fake_kube, capsys):
     fake.forbidden_kinds.add("NetworkPolicy")
     with pytest.raises(KubeAuthError, match="403"):
         apply_objects(client, objects, namespace="covary")
-    assert main(["deploy", "apply", "-f", MINIMAL, "--kubeconfig", str(kubeconfig)]) == 2
+    assert main(["deploy", "apply", "--server-side", "-f", MINIMAL, "--kubeconfig", str(kubeconfig)]) == 2
     assert "error: the API server refused PATCH" in capsys.readouterr().err
     with pytest.raises(UnsupportedKindError):
         apply_objects(

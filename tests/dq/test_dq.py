@@ -199,3 +199,42 @@ def test_dq_errors_pickle():
     for exc in (RuleError("r", hint="h"), NoDQResultsError("n"), DQFailedError("f", hint="x")):
         clone = pickle.loads(pickle.dumps(exc))
         assert type(clone) is type(exc) and clone.message == exc.message and clone.hint == exc.hint
+
+
+def test_drift_skips_id_lineage_and_source_columns():
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    n = 400
+    old = pa.table(
+        {
+            "series_id": [f"a.{i % 5}" for i in range(n)],
+            "source": ["github"] * n,
+            "lineage": ["silver.github_commits"] * n,
+            "content_hash": [f"{i:08x}" for i in range(n)],
+            "source_system": ["crm"] * n,
+            "value": rng.normal(0, 1, n),
+            "price": rng.normal(10, 1, n),
+        }
+    )
+    new = pa.table(
+        {
+            "series_id": [f"b.{i % 7}" for i in range(n)],  # a new source: new ids, sources, lineage
+            "source": ["tmdb"] * (n // 2) + ["github"] * (n // 2),
+            "lineage": ["silver.tmdb_movies"] * n,
+            "content_hash": [f"{i + n:08x}" for i in range(n)],
+            "source_system": ["erp"] * n,
+            "value": rng.normal(0, 1, n),
+            "price": rng.normal(14, 1, n),  # real drift
+        }
+    )
+    results = checks.drift_checks(old, new)
+    columns = {r.column for r in results}
+    assert columns == {"value", "price"}
+    price = next(r for r in results if r.column == "price" and r.check == "drift_psi")
+    assert price.status == "fail"
+    assert all(r.status == "pass" for r in results if r.column == "value")
+    for name in ("series_id", "source", "lineage", "load_id", "_load_id", "record_key", "derived_from"):
+        assert checks.not_a_distribution(name), name
+    for name in ("price", "revenue", "country", "days", "value"):
+        assert not checks.not_a_distribution(name), name

@@ -297,3 +297,37 @@ def test_champion_pyfunc_loads_and_matches_gold(forecast_run, capsys: pytest.Cap
     assert main(["model", "promote", champ["model"], "99"]) == 2
     assert "no version 99" in capsys.readouterr().err
     assert main(["model", "show", "covary.forecast.nope"]) == 2
+
+
+def test_shipped_calendar_matches_the_lake_calendar() -> None:
+    """jobs.forecast.calendar ships inside every model; it must stay identical to the code the jobs use."""
+    from connectors.synth.calendar import us_business_holidays
+    from jobs.common.series import calendar_features as lake_features
+    from jobs.forecast.calendar import CALENDAR_NAMES as SHIPPED_NAMES
+    from jobs.forecast.calendar import business_holidays, calendar_features
+
+    assert business_holidays(date(1990, 1, 1), date(2060, 12, 31)) == us_business_holidays(
+        date(1990, 1, 1), date(2060, 12, 31)
+    )
+    assert SHIPPED_NAMES == CALENDAR_NAMES
+    for start, n in ((date(2019, 12, 20), 800), (date(2024, 2, 27), 30)):
+        shipped = calendar_features(start, n, origin=date(2000, 1, 1))
+        assert np.array_equal(shipped, lake_features(start, n, origin=date(2000, 1, 1)))
+
+
+def test_floor_clips_forecast_and_bounds_at_zero() -> None:
+    """A count near zero: the floored forecast is max(0, unfloored) point by point; the floor survives a reload."""
+    rng = np.random.default_rng(3)
+    y = rng.poisson(0.8, size=120).astype(float)
+    free = ForecastModel("seasonal_naive", START, y).fit().predict(21)
+    floored_model = ForecastModel("seasonal_naive", START, y, lower_bound=0.0).fit()
+    floored = floored_model.predict(21)
+    assert free.lo95.min() < 0
+    for name in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        assert np.array_equal(getattr(floored, name), np.maximum(getattr(free, name), 0.0)), name
+    again = ForecastModel.from_saved(floored_model.spec(), floored_model.train_frame())
+    assert again.lower_bound == 0.0 and np.array_equal(again.predict(21).lo95, floored.lo95)
+    from jobs.forecast.job import series_floor
+
+    assert series_floor(y, "count", "sum") == 0.0 and series_floor(y - 1, "count", "sum") is None
+    assert series_floor(np.abs(y) + 5, "degC", "mean") is None and series_floor(y, None, "sum") == 0.0

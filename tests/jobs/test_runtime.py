@@ -79,7 +79,9 @@ def ray_head(tmp_path: Path):
     ray_bin = shutil.which("ray", path=str(Path(sys.executable).parent))
     assert ray_bin, "ray CLI not installed in the venv"
     port, dash, agent, grpc, metrics, rt_agent = (_free_port() for _ in range(6))
-    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
+    # the node has covary's environment installed: its python first on PATH (`--no-pip` runs `python -m ...`)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "PATH": path}
     temp_dir = Path("/tmp") / f"rayhead{port}"  # short: unix socket paths are limited to 107 bytes
     cmd = [
         ray_bin,
@@ -145,6 +147,65 @@ def test_submit_to_ray_cluster_through_jobs_api(
     assert (home / "lake" / "gold" / "series_values" / "_delta_log").is_dir()
     sid = result["submission_id"]
     assert main(["job", "status", sid, "--address", ray_head, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["status"] == "SUCCEEDED"
+    status = json.loads(capsys.readouterr().out)
+    assert status["status"] == "SUCCEEDED"
+    assert status["entrypoint"].startswith("python -m jobs.demo"), "never this machine's interpreter path"
+    assert sys.executable not in status["entrypoint"]
     assert main(["job", "logs", sid, "--address", ray_head]) == 0
     assert "series" in capsys.readouterr().out
+
+
+def test_uploaded_working_dir_leaves_out_envs_caches_and_local_state(tmp_path: Path) -> None:
+    """The zip Ray builds from the repository with covary's excludes (even if .gitignore were ignored)."""
+    import zipfile
+
+    from ray._private.runtime_env.packaging import create_package
+
+    from jobs.runtime import REPO_ROOT, WORKING_DIR_EXCLUDES
+
+    target = tmp_path / "pkg.zip"
+    create_package(str(REPO_ROOT), target, include_gitignore=False, excludes=list(WORKING_DIR_EXCLUDES))
+    names = zipfile.ZipFile(target).namelist()
+    assert "jobs/runtime.py" in names and "requirements.lock" in names
+    banned = (".venv/", ".covary/", ".git/", "test-artifacts/", ".pytest_cache/", ".ruff_cache/", ".mypy_cache/")
+    leaked = [n for n in names if n.startswith(banned) or "__pycache__/" in n or n.endswith((".pyc", ".db"))]
+    assert not leaked, leaked[:10]
+    assert target.stat().st_size < 64 * 1024 * 1024
+
+
+def test_local_execution_is_for_small_jobs_only(covary_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["job", "run", "correlate", "--local"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot run with --local" in err and "kpi" in err
+
+
+def test_local_kpi_job_runs_without_ray(covary_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date
+
+    import ray
+
+    from covary.settings import get_settings
+    from lakehouse import Lakehouse
+
+    lake = Lakehouse.from_settings(get_settings())
+    rows = [
+        {
+            "date": date(2024, 1, d),
+            "platform": "google_ads",
+            "campaign": "google-search-US",
+            "country": "US",
+            "device": "mobile",
+            "spend": 10.0 * d,
+            "impressions": 1000,
+            "clicks": 50,
+            "conversions": 5,
+            "revenue": 30.0 * d,
+        }
+        for d in range(1, 8)
+    ]
+    with lake.load("synth") as load:
+        load.write("silver.synth_marketing", rows)
+    was = ray.is_initialized()
+    assert main(["job", "run", "kpi", "--local", "--json"]) == 0, capsys.readouterr().err
+    assert ray.is_initialized() == was, "--local must not start or join Ray"
+    assert lake.read("gold.marketing_kpis").num_rows > 0

@@ -153,3 +153,95 @@ def test_notion_refusal_is_a_clear_error(report_lake, tmp_path):
     options = RunOptions(base_url="http://notion.test", transport=transport)
     with notion_client(options, auth=REPLAY_AUTH) as client, pytest.raises(TerminalHTTPError):
         write_report(report_lake["lake"], out_dir=tmp_path, notion_database_id="db-1", notion_client=client)
+
+
+def _kpi_rows() -> list[dict]:
+    """Three complete weeks of conversions, then a 2-day partial week that looks like a -69 % collapse."""
+    weeks = [(date(2024, 12, 2), 7, 700.0), (date(2024, 12, 9), 7, 720.0), (date(2024, 12, 16), 7, 740.0)]
+    weeks.append((date(2024, 12, 23), 2, 230.0))
+    rows, prev = [], None
+    for start, days, value in weeks:
+        rows.append(
+            {"metric": "conversions", "period": "week", "period_start": start, "platform": "*", "country": "*",
+             "value": value, "numerator": value, "denominator": None, "days": days, "previous_value": prev,
+             "previous_change": None if prev is None else value - prev,
+             "previous_change_pct": None if prev is None else 100 * (value - prev) / prev}
+        )  # fmt: skip
+        prev = value
+    return rows
+
+
+def test_headlines_use_complete_weeks_dated_by_the_data_and_show_anomaly_alerts(tmp_path) -> None:
+    from lakehouse import BatchKey, Lakehouse
+
+    lake = Lakehouse(tmp_path / "lake")
+    alert = {
+        "alert_id": "a:2024-12-10->b:2024-12-12", "source_series": "synth.support.tickets",
+        "source_ts": date(2024, 12, 10), "target_series": "synth.operations.equipment_failures",
+        "target_ts": date(2024, 12, 12), "lag_days": 2, "expected_lag_days": 2, "correlation": 0.5,
+        "message": "failures anomaly on 2024-12-12 followed a tickets anomaly on 2024-12-10", "run_id": "r1",
+    }  # fmt: skip
+    from datetime import UTC, datetime
+
+    with lake.load("tests.report") as load:
+        load.write("gold.marketing_kpis", _kpi_rows(), batch=BatchKey("tests/report/kpis"))
+        load.write("gold.anomaly_alerts", [alert | {"detected_at": datetime.now(UTC)}], batch=BatchKey("t/a"))
+    report, data = make_report(lake)
+    assert data.data_end == date(2024, 12, 24)
+    assert report.period_start == date(2024, 12, 16)  # the last complete week, not the wall clock's week
+    assert "week of 2024-12-16" in report.title
+    text = "\n".join(report.summary)
+    assert "KPI conversions, week of 2024-12-16: 740.00 (+2.8% vs the previous week)" in text
+    assert "-68.9%" not in text and "still incomplete (2 of 7 days)" in text
+    assert "Data through 2024-12-24" in text and "Anomaly alerts: 1" in text
+    section = next(s for s in report.sections if s.title == "Anomaly alerts")
+    assert "followed a tickets anomaly" in section.markdown
+
+
+def test_first_correlation_run_is_a_baseline_without_alerts(tmp_path) -> None:
+    from lakehouse import Lakehouse
+    from tests.rag.planted import build
+
+    lake = Lakehouse(tmp_path / "lake")
+    (run,) = build(lake, runs=1)
+    assert run["comparison"]["new"] == 0 and run["comparison"]["baseline"] >= 1
+    result = write_report(lake, out_dir=tmp_path / "r")
+    assert result["alerts"] == 0 and result["alerts_new"] == 0
+    assert result["delivery"]["webhook"] == "nothing to send"
+    md = Path(result["markdown"]).read_text()
+    assert "sets the baseline" in md
+
+
+def test_report_delivers_new_alerts_once_to_a_local_webhook(report_lake, tmp_path) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from pydantic import SecretStr
+
+    from covary.settings import AlertSettings
+
+    got: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = AlertSettings(webhook_url=SecretStr(f"http://127.0.0.1:{server.server_address[1]}/hook"))
+        out = tmp_path / "reports"
+        first = write_report(report_lake["lake"], out_dir=out, as_of=date(2026, 11, 18), alert_settings=settings)
+        assert first["delivery"]["webhook"] == "sent" and first["delivery"]["alerts"] == first["alerts"] == 4
+        assert len(got) == 1 and "4 alerts" in got[0]["text"] and got[0]["blocks"][0]["type"] == "header"
+        again = write_report(report_lake["lake"], out_dir=out, as_of=date(2026, 11, 18), alert_settings=settings)
+        assert again["delivery"]["webhook"] == "nothing to send" and len(got) == 1  # nothing sent twice
+    finally:
+        server.shutdown()
+        server.server_close()

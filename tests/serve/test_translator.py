@@ -6,10 +6,8 @@ import json
 import statistics
 
 import httpx
-import numpy as np
 import pytest
 
-from serve.guard import BlockedQueryError
 from serve.query.errors import CannotAnswerError
 from serve.query.llm import LLMTranslator
 from serve.query.service import EngineOptions, QueryService
@@ -50,7 +48,8 @@ def test_asked_aggregation_overrides_the_default(service):
     by_year = {y: [x for ts, x in zip(QUARTERS, v, strict=True) if ts.year == y] for y in (2007, 2008, 2009)}
     med = service.ask("median unemployment rate by year since 2007")
     assert [r[1] for r in med["rows"]] == pytest.approx([statistics.median(by_year[y]) for y in (2007, 2008, 2009)])
-    assert "MEDIAN(value)" in med["sql"] and med["understood"]["aggregation_asked"] == "median"
+    assert "MEDIAN(value)" in med["sql"] and med["plan"]["aggregation"] == "median"
+    assert {"span": "median", "role": "aggregation", "value": "median"} in med["understood"]
     # "total" does not turn a rate into a sum; the default (mean) stays
     total = service.ask("total unemployment rate by year since 2007")
     assert [r[1] for r in total["rows"]] == pytest.approx([yearly(v, y) for y in (2007, 2008, 2009)])
@@ -83,13 +82,15 @@ def test_top_n_periods(service):
 def test_compare_periods(service):
     out = service.ask("compare household consumption in 2003 vs 2008")
     v = planted_values()["test.follower"]
-    a, b, change = out["rows"][0]
+    a, b, change = out["rows"][0][:3]  # then pct_change
     assert (a, b, change) == pytest.approx((yearly(v, 2003), yearly(v, 2008), yearly(v, 2008) - yearly(v, 2003)))
 
 
 def test_relative_period_anchored_to_latest_data(service):
     out = service.ask("gdp last year by quarter")
-    assert [r[0][:4] for r in out["rows"]] == ["2008"] * 4  # the data ends in 2009
+    # the data ends with Q4 2009, so 2009 is the latest complete year; the explanation says so
+    assert [r[0][:4] for r in out["rows"]] == ["2009"] * 4
+    assert "latest complete year" in out["explanation"]
 
 
 def test_dimension_and_count(service):
@@ -99,20 +100,17 @@ def test_dimension_and_count(service):
 
 
 def test_which_series_correlate(service):
-    out = service.ask("which series correlate with gdp?")
-    v = planted_values()
-    d = {k: np.diff(np.array(x)) for k, x in v.items()}
-    expected = {k: float(np.corrcoef(d["test.output"], d[k])[0, 1]) for k in ("test.follower", "test.jobless")}
-    got = {r[0]: r[1] for r in out["rows"]}
-    assert got == pytest.approx(expected)
-    assert out["rows"][0][0] == "test.follower"  # planted: the follower moves with output's changes
-    assert "changes" in out["explanation"]
+    """'which series correlate with X' is a relation question: answered by the relation intent (tested
+    findings), not by an ad-hoc SQL correlation."""
+    t = service.translate("which series correlate with gdp?")
+    assert t.intent == "relation" and t.plan["measure"] == "test.output" and t.sql == ""
 
 
 def test_cannot_answer_says_so(service):
     with pytest.raises(CannotAnswerError) as info:
         service.translate("tell me a joke about penguins")
-    assert "measure" in info.value.message and info.value.hint
+    assert "'joke'" in info.value.message and "penguins" in info.value.understood["unplaced_all"]
+    assert info.value.hint
 
 
 def _reply(content: str) -> httpx.Response:
@@ -124,33 +122,32 @@ def _reply(content: str) -> httpx.Response:
 
 
 def test_llm_translator_prompt_and_guard(service):
+    """The LLM proposes a plan that covary compiles; SQL from a model is refused, never run
+    (hostile and nonsensical replies: tests/serve/test_llm_plan.py)."""
     seen = {}
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen["body"] = json.loads(request.content)
         seen["auth"] = request.headers.get("authorization")
-        sql = "SELECT series_id, max(value) AS peak FROM gold.series_values GROUP BY 1 ORDER BY 2 DESC"
-        return httpx.Response(
-            200, json={"choices": [{"message": {"content": f"```sql\n{sql}\n```\nEXPLANATION: peaks"}}]}
-        )
+        plan = {"intent": "sql", "table": "gold.series_values", "measure": "test.jobless", "grain": "year"}
+        return _reply(json.dumps(plan))
 
     llm = LLMTranslator(
         "http://llm.local/v1", "test-model", service.layer(), api_key="k", transport=httpx.MockTransport(handler)
     )
-    t = llm.translate("which series reached the highest peak?")
+    t = llm.translate("yearly jobless rate")
     prompt = seen["body"]["messages"][1]["content"]
     assert "gold.series_values" in prompt and "Unemployment rate" in prompt and "EXAMPLES" in prompt
     assert seen["auth"] == "Bearer k" and seen["body"]["model"] == "test-model"
-    assert t.translator == "llm" and t.explanation == "peaks"
-    result = service.run_sql(t.sql)  # LLM SQL goes through the same guard
-    assert result["rows"][0][0] == "test.output"
+    assert t.translator == "llm" and "series_id = 'test.jobless'" in t.sql
+    assert service.run_sql(t.sql)["row_count"] == len({d.year for d in QUARTERS})
 
     def hostile(request: httpx.Request) -> httpx.Response:
         return _reply("```sql\nSELECT * FROM read_csv('/etc/passwd')\n```")
 
     bad = LLMTranslator("http://llm.local/v1", "m", service.layer(), transport=httpx.MockTransport(hostile))
-    with pytest.raises(BlockedQueryError):
-        service.run_sql(bad.translate("show me the passwords").sql)
+    with pytest.raises(CannotAnswerError, match="wrote SQL"):
+        bad.translate("show me the passwords")
 
 
 def test_findings_latest_run_show_and_nl(tmp_path):
@@ -195,6 +192,6 @@ def test_findings_latest_run_show_and_nl(tmp_path):
         shown = svc.finding("f1")
         assert shown["finding"]["run_id"] == "r2" and shown["caveats"]["caveat"] == "not causal"
         nl = svc.ask("which series correlate with gdp?")
-        assert "gold.correlation_findings" in nl["sql"] and nl["row_count"] == 1
+        assert nl["intent"] == "relation" and [f["run_id"] for f in nl["answer"]["findings"]] == ["r2"]
     finally:
         svc.close()

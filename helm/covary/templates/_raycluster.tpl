@@ -89,6 +89,8 @@ headGroupSpec:
     {{- end }}
   template:
     metadata:
+      annotations:
+        {{- include "covary.checkovSkips" (dict "checks" (list "CKV_K8S_35" "CKV_K8S_40" "CKV_K8S_8" "CKV_K8S_9")) | nindent 8 }}
       labels:
         {{- include "covary.labels" $root | nindent 8 }}
         {{- include "covary.ray.podLabels" (dict "root" $root "role" $role "component" "ray-head") | nindent 8 }}
@@ -119,6 +121,8 @@ workerGroupSpecs:
       {{- end }}
     template:
       metadata:
+        annotations:
+          {{- include "covary.checkovSkips" (dict "checks" (list "CKV_K8S_35" "CKV_K8S_40" "CKV_K8S_8" "CKV_K8S_9")) | nindent 10 }}
         labels:
           {{- include "covary.labels" $root | nindent 10 }}
           {{- include "covary.ray.podLabels" (dict "root" $root "role" $role "component" "ray-worker") | nindent 10 }}
@@ -148,6 +152,8 @@ workerGroupSpecs:
       {{- end }}
     template:
       metadata:
+        annotations:
+          {{- include "covary.checkovSkips" (dict "checks" (list "CKV_K8S_35" "CKV_K8S_40" "CKV_K8S_8" "CKV_K8S_9")) | nindent 10 }}
         labels:
           {{- include "covary.labels" $root | nindent 10 }}
           {{- include "covary.ray.podLabels" (dict "root" $root "role" $role "component" "ray-worker") | nindent 10 }}

@@ -22,6 +22,8 @@ rayClusterSpec:
 {{- end }}
 submitterPodTemplate:
   metadata:
+    annotations:
+      {{- include "covary.checkovSkips" (dict "checks" (list "CKV_K8S_35" "CKV_K8S_40" "CKV_K8S_8s" "CKV_K8S_9s")) | nindent 6 }}
     labels:
       {{- include "covary.labels" $root | nindent 6 }}
       covary.io/component: ray-job-submitter

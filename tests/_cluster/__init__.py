@@ -1,0 +1,1 @@
+"""Test helpers that start real clusters (Ray, object storage) on loopback."""
