@@ -98,6 +98,13 @@ def lake_figures(lake: Any) -> dict[str, Any]:
             {"a": t["series_a"], "b": t["series_b"], "lag": t["lag_days"], "found_lag": lags[0] if lags else None}
         )
     planted = {frozenset((t["series_a"], t["series_b"])) for t in truth if t["series_b"]}
+    # a confounded pair's common cause drives each member: those links are planted too
+    causes = {
+        frozenset((t["confounder"], m))
+        for t in truth
+        if t["kind"] == "confounded"
+        for m in (t["series_a"], t["series_b"])
+    }
     construction = {frozenset((f.a, f.b)) for f in result.construction}
     derived = _known_derivations()
     top = sig[:10]
@@ -111,7 +118,8 @@ def lake_figures(lake: Any) -> dict[str, Any]:
         )  # fmt: skip
         top_rows.append(
             {"rank": f.rank, "a": f.a, "b": f.b, "test": f.test, "lag": f.lag, "r": round(f.r, 3), "q": f.q,
-             "cross_domain": f.cross_domain, "planted": key in planted, "trivial": bad}
+             "cross_domain": f.cross_domain, "planted": key in planted, "common_cause": key in causes,
+             "trivial": bad}
         )  # fmt: skip
     cascades = [t for t in truth if t["kind"] == "cascade"]
     events = [f for f in sig if f.test == "event"]
@@ -145,6 +153,9 @@ def lake_figures(lake: Any) -> dict[str, Any]:
         "top10": top_rows,
         "top10_planted": sum(r["planted"] for r in top_rows),
         "top10_planted_cross_domain": sum(r["planted"] and bool(r["cross_domain"]) for r in top_rows),
+        "top10_planted_incl_common_cause_cross_domain": sum(
+            (r["planted"] or r["common_cause"]) and bool(r["cross_domain"]) for r in top_rows
+        ),
         "top10_trivial": sum(r["trivial"] is not None for r in top_rows),
         "event_test_planted_cascades": event_hits,
         "wall_s": round(wall, 2),

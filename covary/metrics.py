@@ -38,9 +38,14 @@ CATALOGUE: dict[str, MetricDef] = {
         MetricDef("covary_ingest_retries", "counter", "HTTP retries (429/5xx/timeouts).", ("source", "reason")),
         MetricDef("covary_quarantined_records", "counter", "Records sent to ops.quarantine.", ("source",)),
         # jobs
-        MetricDef("covary_job_runs", "counter", "Job runs by outcome.", ("job", "status")),
+        # tag `job_name`, not `job`: Prometheus sets `job` to the scrape job (and renames ours exported_job)
+        MetricDef("covary_job_runs", "counter", "Job runs by outcome.", ("job_name", "status")),
         MetricDef(
-            "covary_job_duration_s", "histogram", "Job wall time in seconds.", ("job",), tuple(DURATION_S_BOUNDARIES)
+            "covary_job_duration_s",
+            "histogram",
+            "Job wall time in seconds.",
+            ("job_name",),
+            tuple(DURATION_S_BOUNDARIES),
         ),
         MetricDef("covary_findings", "gauge", "Findings of the last correlation run.", ("state",)),
         MetricDef("covary_alerts", "counter", "Alerts raised (anomalies, correlation changes, DQ).", ("kind",)),

@@ -194,8 +194,8 @@ def run_job(
         status = "succeeded"
         return result
     finally:
-        metrics.inc("covary_job_runs", job=name, status=status)
-        metrics.observe("covary_job_duration_s", time.perf_counter() - started, job=name)
+        metrics.inc("covary_job_runs", job_name=name, status=status)
+        metrics.observe("covary_job_duration_s", time.perf_counter() - started, job_name=name)
 
 
 def ray_retry_options() -> dict[str, Any]:

@@ -61,9 +61,9 @@ def alerts() -> list[Alert]:
         ),
         Alert(
             "CovaryJobFailed",
-            increase_incl_new('ray_covary_job_runs_total{status="failed"}', "1h", "job"),
-            "covary job {{ $labels.job }} failed",
-            "A run of {{ $labels.job }} failed in the last hour; `covary job logs` shows why.",
+            increase_incl_new('ray_covary_job_runs_total{status="failed"}', "1h", "job_name"),
+            "covary job {{ $labels.job_name }} failed",
+            "A run of {{ $labels.job_name }} failed in the last hour; `covary job logs` shows why.",
             for_="0m",
         ),
         Alert(

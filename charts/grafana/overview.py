@@ -74,21 +74,22 @@ def _failed_runs(runs: str) -> str:
 
 def _jobs() -> Row:
     runs, duration = series("covary_job_runs", "_total"), series("covary_job_duration_s", "_bucket")
+    by_job_le = f"sum by (job_name, le) (rate({duration}[{RATE}]))"
     return Row(
         "Jobs",
         (
             Panel(
                 "Job duration p95",
                 (
-                    Query(f"histogram_quantile(0.95, sum by (job, le) (rate({duration}[{RATE}])))", "{{job}} p95"),
-                    Query(f"histogram_quantile(0.50, sum by (job, le) (rate({duration}[{RATE}])))", "{{job}} p50"),
+                    Query(f"histogram_quantile(0.95, {by_job_le})", "{{job_name}} p95"),
+                    Query(f"histogram_quantile(0.50, {by_job_le})", "{{job_name}} p50"),
                 ),
                 unit="s",
                 width=12,
             ),
             Panel(
                 "Job runs by outcome",
-                (Query(f"sum by (job, status) (increase({runs}[1h]))", "{{job}} {{status}}"),),
+                (Query(f"sum by (job_name, status) (increase({runs}[1h]))", "{{job_name}} {{status}}"),),
                 width=6,
                 stacked=True,
             ),

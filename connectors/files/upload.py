@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from connectors.errors import UploadError
 from connectors.files.parse import UploadLimits, parse_bytes
-from connectors.files.profile import profile_rows, typed
+from connectors.files.profile import MAX_INVALID_CELLS, conforms, profile_rows, typed
 from lakehouse import BatchKey, Lakehouse, TableNotFoundError, all_specs, get_spec
 
 ROWS, FILES = "bronze.upload_rows", "bronze.upload_files"
@@ -158,7 +158,8 @@ def upload_file(
     limits: UploadLimits | None = None,
 ) -> dict[str, Any]:
     """Land a file's rows in ``bronze.upload_rows`` exactly once per (name, file hash); return a JSON summary
-    with ``rows_loaded`` (0 on a re-upload), ``rows_quarantined``, the profile and the schema check.
+    with ``rows_loaded`` (0 on a re-upload), ``rows_quarantined`` (malformed lines), ``cells_invalid`` and
+    ``invalid_cells`` (cells that do not fit their typed column; the rows are kept), the profile and the schema check.
     ``file_name`` is the name the caller gave the file (default: the path's name)."""
     if max_bytes is None:
         from covary.settings import get_settings
@@ -209,7 +210,17 @@ def upload_bytes(
     warnings = list(parsed.warnings)
     if not rows:
         warnings.append(f"no rows could be read: all {len(parsed.bad)} data lines are malformed (see ops.quarantine)")
-    profile = profile_rows(parsed.columns, rows)
+    profile = profile_rows(parsed.columns, rows, lines=[line for line, _ in parsed.rows])
+    cells_invalid = sum(int(c.get("invalid") or 0) for c in profile)
+    invalid_cells = sorted(
+        (cell for c in profile for cell in c.get("invalid_cells", [])), key=lambda cell: (cell["line"], cell["column"])
+    )[:MAX_INVALID_CELLS]
+    if cells_invalid:
+        where = ", ".join(f"{c['name']} ({c['invalid']})" for c in profile if c.get("invalid"))
+        warnings.append(
+            f"{cells_invalid} cell(s) do not fit their column's type and read as null: {where}; the rows are kept, "
+            "the raw values stay in bronze.upload_rows, and each cell is listed in invalid_cells"
+        )
     check = schema_check(profile, entity) if entity else None
     batch = BatchKey(f"upload/{name}/{sha}")
     with lake.load(f"upload:{name}") as load:
@@ -274,6 +285,8 @@ def upload_bytes(
         "resumed": resumed,
         "warnings": warnings,
         "load_id": load.load_id,
+        "cells_invalid": cells_invalid,
+        "invalid_cells": invalid_cells,
         "columns": profile,
         "schema_check": check,
     }
@@ -314,7 +327,10 @@ def read_upload(lake: Lakehouse, name: str, *, typed_columns: bool = True) -> pa
                 pa.string(),
             )
         else:
-            arrays[column["name"]] = pa.array([typed(v, kind) for v in values], _ARROW[kind])
+            # a cell that does not fit the column's type (listed in the profile's invalid_cells) reads as null
+            arrays[column["name"]] = pa.array(
+                [typed(v, kind) if v is None or conforms(v, kind) else None for v in values], _ARROW[kind]
+            )
     return pa.table(arrays)
 
 

@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         draws: int | None = typer.Option(None, "--draws", help="Shared null draws (default: from a compute budget)."),
         seed: int = typer.Option(0, "--seed"),
         series: str | None = typer.Option(None, "--series", help="Lake input: series_id prefix to analyse."),
-        screen: bool = typer.Option(False, "--screen", help="Two-stage: sketch screening, exact tests on survivors."),
+        screen: bool = typer.Option(False, "--screen", help="Two-stage, lossless (docs/scale.md)."),
         use_ray: bool = typer.Option(
             False, "--ray", help="Tile the pair matrix over Ray (local or COVARY_RAY__ADDRESS)."
         ),

@@ -43,12 +43,18 @@ def libraries_to_log(path: Path) -> Iterator[IO[str]]:
                     and not isinstance(handler, logging.FileHandler)
                     and not isinstance(stream, io.StringIO)
                 ):
+                    if getattr(stream, "closed", False):  # a stream someone closed (a finished capture):
+                        handler.stream = log_file  # setStream would flush it and raise; it is not restored
+                        moved.append((handler, saved_streams[1]))
+                        continue
                     old = handler.setStream(log_file)
                     if old is not None:
                         moved.append((handler, old))
         file_handler = logging.StreamHandler(log_file)
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger("py.warnings").addHandler(file_handler)
+        # on the root logger: library records (and captured warnings, which propagate) reach the log file even
+        # when the root already has other handlers (pytest's capture, an embedding application's)
+        logging.getLogger().addHandler(file_handler)
         logging.captureWarnings(True)
         sys.stdout = sys.stderr = log_file
         try:
@@ -58,9 +64,15 @@ def libraries_to_log(path: Path) -> Iterator[IO[str]]:
         finally:
             sys.stdout, sys.stderr = saved_streams
             logging.captureWarnings(False)
-            logging.getLogger("py.warnings").removeHandler(file_handler)
+            logging.getLogger().removeHandler(file_handler)
             for handler, stream in moved:
                 handler.setStream(stream)
+            # handlers created while the demo ran (Ray sets its own up on import) captured the log file as
+            # their stream: point them back at the real stderr before the file closes
+            for logger in [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]:
+                for handler in getattr(logger, "handlers", []):
+                    if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is log_file:
+                        handler.setStream(saved_streams[1])
 
 
 def register(app: typer.Typer) -> None:

@@ -162,6 +162,10 @@ def register(app: typer.Typer) -> None:
                 ", ".join(c["samples"][:3]),
             )
         console.print(out)
+        for cell in result.get("invalid_cells", [])[:10]:  # cells that do not fit their typed column (kept as null)
+            console.print(f"  [yellow]line {cell['line']}[/] {cell['column']}: {cell['reason']}", markup=True)
+        if result.get("cells_invalid", 0) > 10:
+            console.print(f"  ... {result['cells_invalid'] - 10} more (see --json or the explorer's Uploads page)")
         check = result["schema_check"]
         if check:
             state = "[green]ok[/]" if check["ok"] else "[red]mismatch[/]"

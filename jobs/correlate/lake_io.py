@@ -424,9 +424,22 @@ def job_main(config: dict[str, Any]) -> dict[str, Any]:
         "pairs": len(result.pairs),
         "significant": len(result.significant),
         "comparison": run.get("comparison"),
+        "panels": result.levels,
+        "related_by_construction": len(result.construction),
+        "lineage_exclusions": len(result.excluded),
         "wall_s": round(time.perf_counter() - started, 2),
         "top": [
-            {"a": f.a, "b": f.b, "lag": f.lag, "r": round(f.r, 3), "q": f.q, "warnings": f.warnings}
+            {
+                "rank": f.rank,
+                "test": f.test,
+                "a": f.a,
+                "b": f.b,
+                "lag": f.lag,
+                "r": round(f.r, 3),
+                "q": f.q,
+                "cross_domain": f.cross_domain,
+                "warnings": f.warnings,
+            }
             for f in result.significant[:10]
         ],
     }

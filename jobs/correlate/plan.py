@@ -189,9 +189,22 @@ def identities(panel: Panel, pairs: set[frozenset[str]]) -> dict[frozenset[str],
             a_name, b_name, t_name = names[j[idx]], names[m[idx]], names[t]
             s1 = b1[idx] * sd[t] / sd[j[idx]]
             s2 = b2[idx] * sd[t] / sd[m[idx]]
-            text = f"component of a total: {t_name} = {s1:.3g} x {a_name} + {s2:.3g} x {b_name} + c (R² {r2[idx]:.4f})"
-            for other in (a_name, b_name):
-                key = frozenset((t_name, other))
+            # the total is the series the other two add up to with positive weights; the two components of
+            # a total are not related by construction with each other
+            if s1 > 0 and s2 > 0:
+                total, parts = t_name, (a_name, b_name)
+                text = f"component of a total: {t_name} = {s1:.3g} x {a_name} + {s2:.3g} x {b_name} + c"
+            elif s1 > 0 > s2:
+                total, parts = a_name, (t_name, b_name)
+                text = f"component of a total: {a_name} = {1 / s1:.3g} x {t_name} + {-s2 / s1:.3g} x {b_name} + c"
+            elif s2 > 0 > s1:
+                total, parts = b_name, (t_name, a_name)
+                text = f"component of a total: {b_name} = {1 / s2:.3g} x {t_name} + {-s1 / s2:.3g} x {a_name} + c"
+            else:
+                continue
+            text += f" (R² {r2[idx]:.4f})"
+            for other in parts:
+                key = frozenset((total, other))
                 if key in pairs and key not in out:
                     out[key] = text
     return out

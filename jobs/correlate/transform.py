@@ -127,22 +127,19 @@ def acf_truncation(n: int) -> int:
 
 
 def effective_acf(z: np.ndarray, *, fitted: int = 1, iterations: int = 20) -> np.ndarray:
-    """Bias-corrected autocorrelations for the effective sample size -> (N, K), K = max(truncation, n // 3).
+    """Bias-corrected autocorrelations at lags 1..:func:`acf_truncation` for the effective sample size -> (N, K).
 
     The sample ACF of a short persistent series is biased towards zero: estimating the mean (and a
     trend) removes ``Var(mean) ~ gamma_0 * tau / n`` per fitted low-frequency term, where ``tau = 1 + 2
     sum rho_k`` is the integral time scale. Over the initial run of positive autocorrelations the
     correction inverts ``r_k = (rho_k - b) / (1 - b)`` with ``b = fitted * tau / n`` (fixed point in
-    ``tau``), and that run may extend beyond :func:`acf_truncation` (up to n/3) so a slowly decaying
-    ACF is not cut off. Beyond the positive run, lags up to the usual truncation keep their sample
-    value. ``fitted`` is the number of low-frequency terms removed before testing (1 = mean, 2 = mean
-    and linear trend). On independent AR(1) pairs (phi = 0.95, n = 100, detrended) this brings the
-    median n_eff from 17.7 to 12.0 against a true 11.4; at phi = 0.5, n = 730 it changes n_eff by < 2 %.
+    ``tau``); later lags keep their sample value. ``fitted`` is the number of low-frequency terms removed
+    before testing (1 = mean, 2 = mean and linear trend). On independent AR(1) pairs (phi = 0.95, n =
+    100, detrended) this takes the rejection rate at alpha = 0.05 without lag search from 10.4 % to 4.4 %;
+    at phi = 0.5, n = 730 it changes n_eff by < 2 %.
     """
     n = z.shape[0]
-    base = acf_truncation(n)
-    k_max = max(base, n // 3)
-    sample = autocorrelations(z, k_max)
+    sample = autocorrelations(z, acf_truncation(n))
     if sample.size == 0:
         return sample
     run = np.cumprod(sample > 0, axis=1).astype(bool)  # the initial positive run of each series
@@ -152,11 +149,9 @@ def effective_acf(z: np.ndarray, *, fitted: int = 1, iterations: int = 20) -> np
         b = np.minimum(fitted * tau / n, 0.9)[:, None]
         updated = np.where(run, np.clip(sample * (1.0 - b) + b, -1.0, 1.0), sample)
         if np.allclose(updated, rho, atol=1e-6):
-            rho = updated
-            break
+            return updated
         rho = updated
-    keep = run | (np.arange(1, k_max + 1)[None, :] <= base)
-    return np.where(keep, rho, 0.0)
+    return rho
 
 
 __all__ = [

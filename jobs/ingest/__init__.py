@@ -194,7 +194,7 @@ def finalize(lake: Lakehouse, run_key: str, sources: list[str]) -> dict[str, Any
     import orjson
 
     from jobs.ingest.gold import write_gold
-    from jobs.ingest.silver import isrc_links, to_silver
+    from jobs.ingest.silver import isrc_links, silver_batches, to_silver
 
     out: dict[str, Any] = {}
     with lake.load("ingest.finalize") as load:
@@ -207,12 +207,12 @@ def finalize(lake: Lakehouse, run_key: str, sources: list[str]) -> dict[str, Any
             pokemon = [r for (ep, _), r in latest.items() if ep == "pokemon"]
             species = [r for (ep, _), r in latest.items() if ep == "species"]
             rows, rejected = to_silver("pokeapi", "pokemon", pokemon, {"species": species})
-            items = [r | {"lineage": "pokeapi/pokemon+species"} for r in rows["silver.pokemon"]]
-            if items:
+            items = silver_batches(rows, rejected, lineage="pokeapi/pokemon+species")["silver.pokemon"]
+            if items.num_rows:
                 load.write("silver.pokemon", items, batch=BatchKey(f"ingest/{run_key}/finalize/pokemon"))
             if rejected.items:
                 load.quarantine(rejected.items, entity="silver:pokemon", batch=BatchKey(f"ingest/{run_key}/q/poke"))
-            out["pokemon"] = len(items)
+            out["pokemon"] = items.num_rows
         if (
             {"spotify", "musicbrainz"} <= set(sources)
             and lake.exists("silver.spotify_tracks")

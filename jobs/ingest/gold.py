@@ -11,7 +11,8 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from lakehouse import BatchKey, Lakehouse, TableNotFoundError
+from jobs.ingest.silver import declared_batch
+from lakehouse import BatchKey, Lakehouse, SchemaMismatchError, TableNotFoundError
 
 VALUES_SCHEMA = pa.schema([("series_id", pa.string()), ("ts", pa.date32()), ("value", pa.float64())])
 
@@ -346,8 +347,11 @@ def write_gold(lake: Lakehouse, *, sources: set[str] | None = None, load_name: s
         return {"series": 0, "values": 0}
     values = values.sort("series_id", "ts")
     digest = hashlib.sha256(values.hash_rows().to_numpy().tobytes()).hexdigest()[:16]
+    entries, unfit = declared_batch("gold.series_catalog", catalog)  # declared schema: [] stays list<string>
+    if unfit:
+        raise SchemaMismatchError(unfit[0][1], hint="a series family builds a catalogue row its table cannot hold")
     with lake.load(load_name) as load:
-        load.write("gold.series_catalog", catalog, batch=BatchKey(f"ingest/gold/catalog/{digest}"))
+        load.write("gold.series_catalog", entries, batch=BatchKey(f"ingest/gold/catalog/{digest}"))
         arrow = values.to_arrow().cast(VALUES_SCHEMA)  # polars exports string_view; the table stores string
         load.write("gold.series_values", arrow, batch=BatchKey(f"ingest/gold/values/{digest}"))
     return {"series": len(catalog), "values": values.height}

@@ -17,7 +17,7 @@ import ray
 from jobs.ingest.errors import IngestConfigError
 from jobs.ingest.plan import PARENT_ENDPOINTS, Partition, children_of
 from jobs.runtime import ray_retry_options
-from lakehouse import BatchKey, Lakehouse
+from lakehouse import BatchKey, Lakehouse, TableNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,10 @@ def _bronze_records(lake: Lakehouse, part: Partition, run_seq: int) -> list[dict
         & (pc.field("partition") == part.key)
         & (pc.field("run_seq") == run_seq)
     )
-    table = lake.read("bronze.api_records", filter=expr, columns=["page_key", "record_index", "record"])
+    try:
+        table = lake.read("bronze.api_records", filter=expr, columns=["page_key", "record_index", "record"])
+    except TableNotFoundError:  # a fresh lake whose first partitions returned no records: zero rows
+        return []
     table = table.sort_by([("page_key", "ascending"), ("record_index", "ascending")])
     return [orjson.loads(r) for r in table.column("record").to_pylist()]
 
@@ -166,18 +169,18 @@ def write_silver(
     lake: Lakehouse, run_key: str, part: Partition, records: list[dict[str, Any]], ctx: dict[str, Any]
 ) -> tuple[int, int]:
     """Typed rows of ``records`` merged into their silver tables in one load; rejects quarantined."""
-    from jobs.ingest.silver import to_silver
+    from jobs.ingest.silver import silver_batches, to_silver
 
     rows, rejected = to_silver(part.source, part.endpoint, records, ctx)
-    lineage = part.id
+    batches = silver_batches(rows, rejected, lineage=part.id)  # the declared schema, never inferred
     written = 0
     tag = hashlib.sha1(f"{run_key}/{part.id}".encode()).hexdigest()[:16]
     with lake.load(f"ingest.{part.source}") as load:
-        for table, items in sorted(rows.items()):
-            if not items:
+        for table, items in sorted(batches.items()):
+            if not items.num_rows:
                 continue
             batch = BatchKey(f"ingest/silver/{tag}/{table}")
-            written += load.write(table, [r | {"lineage": lineage} for r in items], batch=batch).rows
+            written += load.write(table, items, batch=batch).rows
         if rejected.items:
             load.quarantine(rejected.items, entity=f"silver:{part.endpoint}", batch=BatchKey(f"ingest/q/{tag}"))
     return written, len(rejected.items)

@@ -279,7 +279,7 @@ def analyse(
     t2 = (_f(total["n2"]), total.get("d2") if form.denominator else None)
     t1 = (t1[0], None if t1[1] is None else float(t1[1]))
     t2 = (t2[0], None if t2[1] is None else float(t2[1]))
-    breakdowns = []
+    breakdowns: list[dict[str, Any]] = []
     before = after = 0.0
     counts = {s: sum(1 for r in rows if _members(r, s, dims)) for s in sets}
     sets = [  # a pair where one dimension determines the other (campaign -> platform) repeats a single

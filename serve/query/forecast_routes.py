@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from serve.auth import Principal, require_role
 from serve.query.errors import NotFoundError
@@ -22,6 +23,35 @@ from serve.query.errors import NotFoundError
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1")
 MAX_HORIZON = 366
+
+
+class ForecastPoint(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    ts: str = Field("", description="Day (ISO date).")
+    mean: float | None = None
+    lo80: float | None = None
+    hi80: float | None = None
+    lo95: float | None = None
+    hi95: float | None = None
+
+
+class ForecastReply(BaseModel):
+    """The champion model's forecast of a series: 80 % and 95 % intervals per day."""
+
+    model_config = ConfigDict(extra="allow")
+
+    series_id: str = ""
+    model: str = Field("", description="Registered model name.")
+    version: str = ""
+    alias: str = "champion"
+    run_id: str | None = None
+    kind: str | None = Field(None, description="Model family of the champion.")
+    trained_until: str | None = Field(None, description="Last day of the training data (ISO date).")
+    horizon: int = 0
+    lower_bound: float | int | None = Field(None, description="Floor of the intervals (0 for non-negative series).")
+    points: list[ForecastPoint] = []
+
 
 _lock = threading.Lock()
 _models: dict[tuple[str, str], Any] = {}
@@ -61,7 +91,13 @@ def _champion(series_id: str) -> tuple[str, Any, Any]:
     return name, version, model
 
 
-@router.get("/forecast/{series_id}", tags=["forecast"], summary="Forecast of a series from its champion model")
+@router.get(
+    "/forecast/{series_id}",
+    tags=["forecast"],
+    response_model=ForecastReply,
+    response_model_exclude_unset=True,
+    summary="Forecast of a series from its champion model",
+)
 def forecast(
     series_id: str,
     request: Request,
@@ -116,4 +152,4 @@ def forecast(
     }
 
 
-__all__ = ["MAX_HORIZON", "router"]
+__all__ = ["MAX_HORIZON", "ForecastPoint", "ForecastReply", "router"]

@@ -6,7 +6,7 @@ import time
 from typing import Annotated, Any, Literal, Union
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from serve.auth import Principal, require_role
 from serve.guard.policy import query_hash
@@ -80,10 +80,8 @@ class _IntentBase(BaseModel):
 
 
 def _intent_models() -> list[type[BaseModel]]:
-    try:
-        from serve.query.intents import ANSWER_MODELS
-    except ImportError:
-        return []
+    from serve.query.intents import ANSWER_MODELS
+
     out: list[type[BaseModel]] = []
     for name, model in ANSWER_MODELS.items():
         out.append(
@@ -101,6 +99,115 @@ _ANSWERS = [SqlAnswer, *_intent_models()]
 QueryAnswer = Annotated[Union[tuple(_ANSWERS)], Field(discriminator="intent")]  # type: ignore[valid-type]  # noqa: UP007
 
 
+# ---------------------------------------------------------------------------------------- response models
+# These document what the routes return today. Every field has a default and the routes use
+# ``response_model_exclude_unset=True``, so a reply holds exactly the keys the route produced; ``extra="allow"``
+# keeps any key a newer engine adds (a model never drops a field).
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Health(_Open):
+    """Liveness (``/v1/healthz``) or health details (``/v1/health``)."""
+
+    status: str = Field("ok", description="ok when the service answers.")
+    engine: dict[str, Any] | None = Field(None, description="Engine snapshot fingerprint, tables present, limits.")
+    audit: dict[str, Any] | None = Field(None, description="Audit buffer statistics (null without an audit sink).")
+    uptime_s: float | None = Field(None, description="Seconds since the service started.")
+
+
+class ColumnInfo(_Open):
+    name: str = ""
+    type: str = Field("", description="Arrow type of the column.")
+    nullable: bool | None = None
+    description: str | None = None
+    synonyms: list[str] = []
+
+
+class TableInfo(_Open):
+    """One table of the data dictionary."""
+
+    table: str = Field("", description="layer.name, e.g. gold.series_values.")
+    layer: str | None = None
+    description: str | None = None
+    synonyms: list[str] = []
+    keys: list[str] = []
+    queryable: bool | None = Field(None, description="True when the table has data the engine can read.")
+    columns: list[ColumnInfo] = []
+
+
+class RowsResult(_Open):
+    """Rows from the read-only engine (columns, DuckDB types, rows as lists)."""
+
+    sql: str | None = Field(None, description="The SQL that produced the rows (where the route ran SQL).")
+    columns: list[str] = []
+    types: list[str] = []
+    rows: list[list[Any]] = []
+    row_count: int = 0
+    truncated: bool = False
+    truncated_by: str | None = Field(None, description="max_rows or max_result_bytes when rows were cut.")
+    elapsed_ms: float | None = None
+
+
+class SeriesValues(RowsResult):
+    """Values (``ts``, ``value``) of one series with its catalogue entry."""
+
+    series_id: str = ""
+    meta: dict[str, Any] | None = Field(None, description="The series' row of the series catalogue.")
+
+
+class Findings(RowsResult):
+    """Findings of the latest correlation run, strongest first."""
+
+    table: str = Field("", description="The findings table read.")
+
+
+class Finding(_Open):
+    """One finding: its record, caveats and what each column means."""
+
+    table: str = ""
+    finding: dict[str, Any] = {}
+    caveats: dict[str, Any] = {}
+    columns: dict[str, str | None] = Field({}, description="Column name -> description.")
+
+
+class KpiInfo(_Open):
+    """A KPI or series definition of the semantic layer."""
+
+    name: str = ""
+    table: str | None = None
+    expr: str | None = None
+    where: str | None = None
+    unit: str | None = None
+    description: str | None = None
+    kind: str | None = Field(None, description="kpi or series.")
+
+
+class KpiResult(RowsResult):
+    """A KPI computed over a period (``period`` and the ``by`` column when asked), with the SQL that ran."""
+
+    kpi: str = ""
+    description: str | None = None
+    unit: str | None = None
+
+
+class ApiKeyInfo(_Open):
+    """An API key's public fields (never the secret or its hash)."""
+
+    key_id: str = ""
+    role: str = ""
+    name: str = ""
+    created_at: str = ""
+    revoked: bool = False
+    grants: list[str] = []
+
+
+class AuditFlush(_Open):
+    written: int = Field(0, description="Audit events written by this call.")
+
+
 def ctx(request: Request) -> Any:
     return request.app.state.ctx
 
@@ -112,12 +219,24 @@ def _mark(request: Request, *, qhash: str | None = None, rows: int | None = None
         request.state.rows = rows
 
 
-@router.get("/healthz", tags=["health"], summary="Liveness probe (no token, no details)")
+@router.get(
+    "/healthz",
+    tags=["health"],
+    response_model=Health,
+    response_model_exclude_unset=True,
+    summary="Liveness probe (no token, no details)",
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health", tags=["health"], summary="Health details (token required)")
+@router.get(
+    "/health",
+    tags=["health"],
+    response_model=Health,
+    response_model_exclude_unset=True,
+    summary="Health details (token required)",
+)
 async def health(request: Request, _: Principal = Depends(require_role("viewer"))) -> dict[str, Any]:
     c = ctx(request)
     engine = unwrap(await c.engine.call.remote("health", {}))
@@ -136,7 +255,9 @@ async def health(request: Request, _: Principal = Depends(require_role("viewer")
     "known values.",
     responses={422: {"description": "Refused: what was understood, the span not placed, nearest values."}},
 )
-async def query(body: QueryRequest, request: Request, _: Principal = Depends(require_role("viewer"))) -> dict[str, Any]:
+async def query(
+    body: QueryRequest, request: Request, principal: Principal = Depends(require_role("viewer"))
+) -> dict[str, Any]:
     c = ctx(request)
     qhash = query_hash(body.question)
     _mark(request, qhash=qhash)
@@ -152,7 +273,9 @@ async def query(body: QueryRequest, request: Request, _: Principal = Depends(req
             "query_hash": qhash,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
         }
-    result = unwrap(await c.engine.run_sql.remote(translation.sql, body.max_rows))
+    result = unwrap(await c.engine.run_sql.remote(translation.sql, body.max_rows, principal.pii))
+    if result.get("pii_unmasked"):  # audited: this request read personal data unmasked
+        request.state.pii_unmasked = True
     _mark(request, rows=result["row_count"])
     return {
         "question": body.question,
@@ -176,14 +299,26 @@ async def sql(
     return result
 
 
-@router.get("/tables", tags=["catalog"], summary="Data dictionary: every table and column with descriptions")
+@router.get(
+    "/tables",
+    tags=["catalog"],
+    response_model=list[TableInfo],
+    response_model_exclude_unset=True,
+    summary="Data dictionary: every table and column with descriptions",
+)
 async def tables(request: Request, _: Principal = Depends(require_role("viewer"))) -> list[dict[str, Any]]:
     out = unwrap(await ctx(request).engine.call.remote("tables", {}))
     _mark(request, rows=len(out))
     return out
 
 
-@router.get("/tables/{name}", tags=["catalog"], summary="One table of the data dictionary")
+@router.get(
+    "/tables/{name}",
+    tags=["catalog"],
+    response_model=TableInfo,
+    response_model_exclude_unset=True,
+    summary="One table of the data dictionary",
+)
 async def table(name: str, request: Request, _: Principal = Depends(require_role("viewer"))) -> dict[str, Any]:
     for t in unwrap(await ctx(request).engine.call.remote("tables", {})):
         if t["table"] == name:
@@ -191,7 +326,13 @@ async def table(name: str, request: Request, _: Principal = Depends(require_role
     raise HTTPException(404, f"no table {name!r}; GET /v1/tables lists them")
 
 
-@router.get("/series", tags=["series"], summary="Series catalogue (filter by domain or text)")
+@router.get(
+    "/series",
+    tags=["series"],
+    response_model=RowsResult,
+    response_model_exclude_unset=True,
+    summary="Series catalogue (filter by domain or text)",
+)
 async def series(
     request: Request,
     domain: str | None = None,
@@ -206,7 +347,13 @@ async def series(
     return out
 
 
-@router.get("/series/{series_id}", tags=["series"], summary="Values of one series")
+@router.get(
+    "/series/{series_id}",
+    tags=["series"],
+    response_model=SeriesValues,
+    response_model_exclude_unset=True,
+    summary="Values of one series",
+)
 async def series_values(
     series_id: str,
     request: Request,
@@ -224,7 +371,13 @@ async def series_values(
     return out
 
 
-@router.get("/findings", tags=["findings"], summary="Correlation findings with stats (filter by any column)")
+@router.get(
+    "/findings",
+    tags=["findings"],
+    response_model=Findings,
+    response_model_exclude_unset=True,
+    summary="Correlation findings with stats (filter by any column)",
+)
 async def findings(
     request: Request,
     series: str | None = None,
@@ -239,17 +392,35 @@ async def findings(
     return out
 
 
-@router.get("/findings/{finding_id}", tags=["findings"], summary="One finding with its stats and caveats")
+@router.get(
+    "/findings/{finding_id}",
+    tags=["findings"],
+    response_model=Finding,
+    response_model_exclude_unset=True,
+    summary="One finding with its stats and caveats",
+)
 async def finding(finding_id: str, request: Request, _: Principal = Depends(require_role("viewer"))) -> dict:
     return unwrap(await ctx(request).engine.call.remote("finding", {"finding_id": finding_id}))
 
 
-@router.get("/kpi", tags=["kpi"], summary="KPI and series definitions")
+@router.get(
+    "/kpi",
+    tags=["kpi"],
+    response_model=list[KpiInfo],
+    response_model_exclude_unset=True,
+    summary="KPI and series definitions",
+)
 async def kpis(request: Request, _: Principal = Depends(require_role("viewer"))) -> list[dict[str, Any]]:
     return unwrap(await ctx(request).engine.call.remote("kpis", {}))
 
 
-@router.get("/kpi/{name}", tags=["kpi"], summary="Compute a KPI over a period, by grain and dimension")
+@router.get(
+    "/kpi/{name}",
+    tags=["kpi"],
+    response_model=KpiResult,
+    response_model_exclude_unset=True,
+    summary="Compute a KPI over a period, by grain and dimension",
+)
 async def kpi(
     name: str,
     request: Request,
@@ -272,16 +443,46 @@ async def kpi(
 
 
 # ------------------------------------------------------------------------------------------- admin
-@router.get("/admin/keys", tags=["admin"], summary="API keys (ids and roles, never secrets)")
+@router.get(
+    "/admin/keys",
+    tags=["admin"],
+    response_model=list[ApiKeyInfo],
+    response_model_exclude_unset=True,
+    summary="API keys (ids and roles, never secrets)",
+)
 async def admin_keys(request: Request, _: Principal = Depends(require_role("admin"))) -> list[dict[str, Any]]:
     return [k.public() for k in request.app.state.auth.keys.list()]
 
 
-@router.post("/admin/audit/flush", tags=["admin"], summary="Write buffered audit events now")
+@router.post(
+    "/admin/audit/flush",
+    tags=["admin"],
+    response_model=AuditFlush,
+    response_model_exclude_unset=True,
+    summary="Write buffered audit events now",
+)
 async def admin_flush(request: Request, _: Principal = Depends(require_role("admin"))) -> dict[str, Any]:
     c = ctx(request)
     written = await c.audit.flush.remote() if c.audit is not None else 0
     return {"written": written}
 
 
-__all__ = ["QueryAnswer", "QueryRequest", "QueryResponse", "SqlAnswer", "SqlRequest", "UnderstoodSpan", "router"]
+__all__ = [
+    "ApiKeyInfo",
+    "AuditFlush",
+    "Finding",
+    "Findings",
+    "Health",
+    "KpiInfo",
+    "KpiResult",
+    "QueryAnswer",
+    "QueryRequest",
+    "QueryResponse",
+    "RowsResult",
+    "SeriesValues",
+    "SqlAnswer",
+    "SqlRequest",
+    "TableInfo",
+    "UnderstoodSpan",
+    "router",
+]

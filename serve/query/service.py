@@ -171,15 +171,9 @@ class QueryService:
 
     def intent(self, plan: dict[str, Any]) -> dict[str, Any]:
         """The payload of a non-SQL plan (``serve.query.intents.run_intent``)."""
-        from serve.query.plan import PlanError, QueryPlan
+        from serve.query.intents import run_intent
+        from serve.query.plan import QueryPlan
 
-        try:
-            from serve.query.intents import run_intent
-        except ImportError as exc:
-            raise PlanError(
-                f"{plan.get('intent')!r} questions are not supported by this build yet",
-                hint="ask for a number, a breakdown or a trend instead",
-            ) from exc
         return run_intent(QueryPlan.from_dict(plan), self)
 
     # ----------------------------------------------------------------------- data routes

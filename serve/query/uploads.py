@@ -19,11 +19,42 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
 from serve.auth import Principal, require_role
 from serve.guard.policy import query_hash
 
 router = APIRouter(prefix="/v1")
+
+
+class UploadReply(BaseModel):
+    """What ``connectors.files.upload_file`` returns (plus ``uploaded_by``); every key the route produces is kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    upload: str = Field("", description="The upload's name.")
+    file_name: str = ""
+    file_sha256: str = ""
+    format: str | None = None
+    encoding: str | None = None
+    encoding_confidence: float | None = None
+    delimiter: str | None = None
+    size_bytes: int | None = None
+    rows: int | None = Field(None, description="Data rows read from the file.")
+    rows_loaded: int = Field(0, description="Rows landed by this call (0 on a re-upload of the same file).")
+    rows_quarantined: int = Field(0, description="Malformed lines sent to ops.quarantine with the reason.")
+    already_uploaded: bool = False
+    resumed: bool = False
+    warnings: list[str] = []
+    load_id: str | None = None
+    cells_invalid: int = Field(0, description="Cells that do not fit their typed column (the rows are kept).")
+    invalid_cells: list[dict[str, Any]] = Field(
+        [], description="The first such cells: line, row, column, value, reason (each also in its column profile)."
+    )
+    columns: list[dict[str, Any]] = Field([], description="Column profiles: type, null %, min/max, invalid cells.")
+    schema_check: dict[str, Any] | None = None
+    uploaded_by: str | None = None
+
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -79,7 +110,13 @@ async def run_upload(
         ) from None
 
 
-@router.post("/upload", tags=["upload"], summary="Upload a CSV/JSON/Parquet file into the lakehouse (analyst)")
+@router.post(
+    "/upload",
+    tags=["upload"],
+    response_model=UploadReply,
+    response_model_exclude_unset=True,
+    summary="Upload a CSV/JSON/Parquet file into the lakehouse (analyst)",
+)
 async def upload(
     request: Request,
     file: UploadFile = File(...),

@@ -109,7 +109,8 @@ class RagEngine:
             mine = [r for r in rows if r.get("finding_id") == src.finding_id]
             run = re.search(r"\(run ([^,]+),", src.text)
             same_run = [r for r in mine if run and r.get("run_id") == run.group(1)]
-            return (same_run or mine[-1:] or [None])[0]
+            chosen = same_run or mine[-1:]
+            return chosen[0] if chosen else None
         if src.kind == "forecast":
             mine = [r for r in rows if r.get("series_id") == key]
             if not mine:

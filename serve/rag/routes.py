@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from serve.auth import Principal, require_role
 from serve.explorer.routes import router as explorer_router
@@ -48,6 +48,30 @@ class AskResponse(BaseModel):
     grounded: bool
     unverified_numbers: list[str]
     elapsed_ms: float
+    evidence: bool = True  # False: retrieval confidence was low and the answer says "no evidence in the lake"
+    confidence: float | None = None  # the retrieval confidence the evidence decision was made on
+
+
+class DocumentAdded(BaseModel):
+    """A document added to (or already in) the vector index."""
+
+    model_config = ConfigDict(extra="allow")
+
+    doc_id: str = ""
+    title: str | None = None
+    content_hash: str | None = None
+    index: dict[str, Any] | None = Field(None, description="What the index did (chunks added, skipped...).")
+
+
+class AskStatus(BaseModel):
+    """The vector index behind ``/v1/ask``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    store: str | None = Field(None, description="Vector store URI.")
+    collection: str | None = None
+    chunks: int | None = Field(None, description="Chunks in the collection.")
+    backends: list[str] = Field([], description="Answer backends that can be asked for.")
 
 
 def _ctx(request: Request) -> Any:
@@ -205,7 +229,13 @@ def _pieces(text: str) -> list[str]:
     return out
 
 
-@router.post("/v1/ask/documents", tags=["ask"], summary="Add a Markdown/text document to the index (analyst)")
+@router.post(
+    "/v1/ask/documents",
+    tags=["ask"],
+    response_model=DocumentAdded,
+    response_model_exclude_unset=True,
+    summary="Add a Markdown/text document to the index (analyst)",
+)
 async def add_document(
     request: Request, file: UploadFile = File(...), principal: Principal = Depends(require_role("analyst"))
 ) -> dict[str, Any]:
@@ -219,9 +249,15 @@ async def add_document(
     )
 
 
-@router.get("/v1/ask/status", tags=["ask"], summary="The vector index: store, collection, chunks")
+@router.get(
+    "/v1/ask/status",
+    tags=["ask"],
+    response_model=AskStatus,
+    response_model_exclude_unset=True,
+    summary="The vector index: store, collection, chunks",
+)
 async def status(request: Request, _: Principal = Depends(require_role("viewer"))) -> dict[str, Any]:
     return await _call(request, "stats", {}) | {"backends": list(BACKENDS)}
 
 
-__all__ = ["AskRequest", "AskResponse", "router"]
+__all__ = ["AskRequest", "AskResponse", "AskStatus", "DocumentAdded", "router"]

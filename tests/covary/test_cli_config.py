@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +25,16 @@ COVARY = Path(sys.executable).with_name("covary")
 
 
 @pytest.fixture
-def cfg_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cfg_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    from covary.settings import reset_settings
+
     monkeypatch.chdir(tmp_path)
     for key in list(os.environ):
         if key.upper().startswith("COVARY_") and key.upper() != "COVARY_HOME":
             monkeypatch.delenv(key)
-    return tmp_path
+    reset_settings()  # settings an earlier test read are cached; this test's files must be read afresh
+    yield tmp_path
+    reset_settings()
 
 
 def _fails(match: str) -> ConfigError:
@@ -201,3 +206,24 @@ def test_source_check_fails_fast_on_a_refused_connection(covary_home: Path) -> N
     assert f"http://127.0.0.1:{port}/" in done.stderr and "refused" in done.stderr.lower()
     assert "giving up after" not in done.stderr
     assert elapsed < 15, elapsed  # was six retries with backoff (~27 s)
+
+
+def test_demo_log_redirect_survives_a_handler_whose_stream_was_closed(tmp_path: Path) -> None:
+    """A handler left behind on a closed stream (a finished capture) must not make the demo fail."""
+    import io
+
+    from covary.cli.demo import libraries_to_log
+
+    stream = io.TextIOWrapper(io.BytesIO())
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("covary-test-closed-stream")
+    logger.addHandler(handler)
+    stream.close()
+    try:
+        with libraries_to_log(tmp_path / "logs" / "demo.log") as out:
+            logger.warning("still logged")
+            out.write("")
+        assert "still logged" in (tmp_path / "logs" / "demo.log").read_text()
+        assert not handler.stream.closed
+    finally:
+        logger.removeHandler(handler)

@@ -277,6 +277,9 @@ def test_ask_answers_in_sentences_and_citations_link_to_their_source(desktop: Se
     page.wait_for_selector("#answer sup a", timeout=120_000)
     assert "not causation" in page.inner_text("#answer-caveat")
     assert re.search(r"\d", page.inner_text("#answer"))  # numbers in the answer
+    cited = page.locator("#citations li").count()
+    paragraphs = page.locator("#answer p").count()
+    assert paragraphs >= min(cited, 2), (paragraphs, cited)  # one paragraph per cited statement, not one block
     hrefs = page.evaluate("[...document.querySelectorAll('#citations a')].map(a => a.getAttribute('href'))")
     assert hrefs and all(h.startswith(("#/finding/", "#/table/", "#/series/", "#/doc/")) for h in hrefs)
     inline = page.evaluate("[...document.querySelectorAll('#answer sup a')].map(a => a.getAttribute('href'))")

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("covary", "connectors", "lakehouse", "jobs", "serve", "charts")
 # Declared runtime dependencies no module imports, each with why it is declared.
 PIP = [sys.executable, "-m", "pip"]
+DYNAMIC_IMPORTS = {"files", "import_module", "find_spec"}
 WHERE = "import covary; from charts.deploy.render import CHART_DIR; print(CHART_DIR, covary.__file__)"
 NOT_IMPORTED = {
     "python-multipart": "FastAPI needs it to parse the upload route's multipart form",
@@ -99,6 +100,14 @@ def test_dependencies_are_what_the_code_imports(wheel: Path) -> None:
                     imported |= {a.name.split(".")[0] for a in node.names}
                 elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                     imported.add(node.module.split(".")[0])
+                elif (  # importlib.resources.files("pkg"), import_module("pkg"), find_spec("pkg")
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "attr", getattr(node.func, "id", "")) in DYNAMIC_IMPORTS
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
+                    imported.add(node.args[0].value.split(".")[0])
     third_party = {m for m in imported if m not in stdlib and m not in PACKAGES and m != "__future__"}
     third_party.discard("vllm")  # the optional gpu extra, imported only when the LLM backend is vllm
     providers = {m: {_name(d) for d in dists.get(m, [m])} for m in third_party}  # e.g. urllib3 and urllib3-future

@@ -44,12 +44,13 @@ def serve_app(env: dict[str, Any], tmp: Path) -> Iterator[dict[str, Any]]:
 
     from serve.auth import KeyStore
     from serve.query.app import build_app
+    from tests._serve import start_fresh_serve, stop_serve
 
     keys_path = tmp / "keys.yaml"
     store = KeyStore(keys_path)
     tokens = {role: store.create(role, name=f"test {role}")[1] for role in ("viewer", "analyst", "admin")}
     port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    start_fresh_serve(port)
     args = {
         "lake_root": env["lake"].root,
         "api_keys_path": str(keys_path),
@@ -61,4 +62,4 @@ def serve_app(env: dict[str, Any], tmp: Path) -> Iterator[dict[str, Any]]:
     try:
         yield {"url": f"http://127.0.0.1:{port}", "tokens": tokens, **env}
     finally:
-        serve.shutdown()
+        stop_serve()

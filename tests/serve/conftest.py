@@ -90,19 +90,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def serve_app(ray_local: None, session_lake: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """One real Serve instance (HTTP proxy on a free port) running the query app; tokens for each role."""
     from ray import serve
 
     from serve.auth import KeyStore
     from serve.query.app import build_app
+    from tests._serve import start_fresh_serve, stop_serve
 
     keys_path = tmp_path_factory.mktemp("keys") / "keys.yaml"
     store = KeyStore(keys_path)
     tokens = {role: store.create(role, name=f"test {role}")[1] for role in ("viewer", "analyst", "admin")}
     port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    start_fresh_serve(port)
     args = {
         "lake_root": session_lake.root,
         "api_keys_path": str(keys_path),
@@ -118,4 +119,4 @@ def serve_app(ray_local: None, session_lake: Lakehouse, tmp_path_factory: pytest
         "keys": store,
         "keys_path": keys_path,
     }
-    serve.shutdown()
+    stop_serve()

@@ -457,7 +457,7 @@ async function renderDoc(id) {
 async function renderUploads() {
   const d = await cached("/v1/explorer/uploads");
   fillTable($("up-table"), [{ label: "uploaded (UTC)", value: (r) => String(r.uploaded_at).slice(0, 19) }, { label: "name", key: "upload" }, { label: "file", key: "file_name" },
-    { label: "format", key: "format" }, { label: "status", value: (r) => badge(r.status) }, { label: "rows loaded", key: "rows_loaded", num: true },
+    { label: "format", key: "format" }, { label: "status", value: (r) => badge(r.status === "loaded" && Array.isArray(r.profile) && r.profile.some((c) => c.invalid) ? "loaded with problems" : r.status) }, { label: "rows loaded", key: "rows_loaded", num: true },
     { label: "quarantined", key: "rows_quarantined", num: true }, { label: "size (bytes)", key: "size_bytes", num: true }],
     d.uploads, { empty: "no uploads yet", onSelect: (r, tr) => showProfile(r, tr) });
   fillTable($("up-quarantine"), [{ label: "when (UTC)", value: (r) => r.quarantined_at.slice(0, 19) }, { label: "source", key: "source" }, { label: "where", key: "location" },
@@ -476,6 +476,13 @@ function showProfile(u, tr) {
   const keys = [...new Set(cols.flatMap((c) => Object.keys(c)))].filter((k) => k !== "name" && k !== "samples").slice(0, 9);
   fillTable(t, [{ label: "column", value: (c) => c.name || c.column }, ...keys.map((k) => ({ label: k.replace(/_/g, " "), value: (c) => typeof c[k] === "object" && c[k] !== null ? JSON.stringify(c[k]).slice(0, 120) : (typeof c[k] === "number" ? fmt(c[k], 4) : c[k]) }))], cols);
   box.append(el("div", { class: "table-wrap" }, t));
+  // cells that do not fit their typed column (kept as null; the raw value stays in bronze.upload_rows)
+  const bad = cols.flatMap((c) => Array.isArray(c.invalid_cells) ? c.invalid_cells : []);
+  if (bad.length) {
+    const bt = el("table");
+    fillTable(bt, [{ label: "line", key: "line", num: true }, { label: "column", key: "column" }, { label: "value", key: "value" }, { label: "reason", key: "reason" }], bad);
+    box.append(el("h3", { text: `Cells that do not fit their column (${cols.reduce((n, c) => n + (c.invalid || 0), 0)})` }), el("div", { class: "table-wrap" }, bt));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------- ask
@@ -491,7 +498,7 @@ function renderAnswer(text, citations) {
   const box = $("answer"); box.textContent = "";
   const byN = Object.fromEntries(citations.map((c) => [String(c.n), c]));
   // one paragraph per cited statement: a citation marker followed by a new sentence starts a new paragraph
-  for (const para of text.replace(/(\[\d+\])[ \t]+(?=[A-Za-z0-9])/g, "$1\n\n").split(/\n{2,}/)) {
+  for (const para of text.replace(/(\[\d+\])\s+(?=[A-Za-z0-9])/g, "$1\n\n").split(/\n{2,}/)) {
     const p = el("p");
     for (const piece of para.split(/(\[\d+\])/)) {
       const m = piece.match(/^\[(\d+)\]$/);
