@@ -45,7 +45,7 @@ def libraries_to_log(path: Path) -> Iterator[IO[str]]:
                 ):
                     if getattr(stream, "closed", False):  # a stream someone closed (a finished capture):
                         handler.stream = log_file  # setStream would flush it and raise; it is not restored
-                        moved.append((handler, saved_streams[1]))
+                        moved.append((handler, sys.__stderr__))
                         continue
                     old = handler.setStream(log_file)
                     if old is not None:
@@ -72,7 +72,9 @@ def libraries_to_log(path: Path) -> Iterator[IO[str]]:
             for logger in [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]:
                 for handler in getattr(logger, "handlers", []):
                     if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is log_file:
-                        handler.setStream(saved_streams[1])
+                        # the process's own stderr, not the caller's sys.stderr of the moment: that may be a
+                        # temporary capture (a test's) that is closed long before these handlers are done
+                        handler.setStream(sys.__stderr__)
 
 
 def register(app: typer.Typer) -> None:

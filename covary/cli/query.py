@@ -99,7 +99,7 @@ def _run(kind: str, text: str, *, url: str | None, token: str | None, max_rows: 
     console = Console()
     started = time.perf_counter()
     if url:
-        body: dict[str, str | int] = {"question": text} if kind == "query" else {"sql": text}
+        body: dict[str, Any] = {"question": text} if kind == "query" else {"sql": text}
         path = "/v1/query" if kind == "query" else "/v1/sql"
         if max_rows:
             body["max_rows"] = max_rows
