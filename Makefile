@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy covary lakehouse
+	$(BIN)/lint-imports --no-cache --no-logo .importlinter
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -64,33 +64,72 @@ def blas_info() -> dict:
     }
 
 
-def kernel_vs_gemm() -> dict:
-    """The shift-null kernel against numpy's float32 GEMM of the same shape (ta x n x 8 tb), same run."""
-    n, t = 1000, 256
+def _pool_gemm(a: np.ndarray, b: np.ndarray, threads: int) -> Callable[[], object]:
+    """The same GEMM split by column bands over a pool of single-threaded BLAS calls (the kernel's own layout)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    bands = np.array_split(np.arange(b.shape[1]), threads)
+    outs = [np.empty((a.shape[0], x.size), dtype=a.dtype) for x in bands]
+
+    def run() -> None:
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda k: np.matmul(a, b[:, bands[k][0] : bands[k][-1] + 1], out=outs[k]), range(threads)))
+
+    return run
+
+
+def kernel_vs_gemm(t: int | None = None) -> dict:
+    """The shift-null kernel (one off-diagonal block) against numpy's float32 GEMM in the same run.
+
+    The reference is the faster of two ways to run a ``(t x n) @ (n x 8t)`` float32 GEMM on this machine:
+    one call with BLAS threads = cores, and column bands on a pool of single-threaded calls. Taking the
+    better of the two keeps the ratio honest on a loaded machine (a multi-threaded GEMM loses most when a
+    core is taken away, which would flatter the kernel). A diagonal block (pairs a < b only) is timed too:
+    its GEMMs skip the lower triangle, so its useful-pair rate is reported beside the computed rate.
+    """
+    from jobs.correlate.kernel import segments
+    from jobs.correlate.options import DiscoveryOptions
+
+    n = 1000
+    t = t or DiscoveryOptions().block_size
     rng = np.random.default_rng(0)
     z = rng.standard_normal((n, 2 * t)).astype(np.float32)
     z = (z - z.mean(0)) / z.std(0)
-    plan = make_plan("shift", n=n, max_lag=7, draws=40, seed=0)
+    plan = make_plan("shift", n=n, max_lag=7, draws=12 if QUICK else 40, seed=0)
     views = plan.views.shape[0]
     norm = np.full((1, 1), float(n))
     a = np.ascontiguousarray(z[:, :t].T)
     b = rng.standard_normal((n, t * 8)).astype(np.float32)
+    threads = blas_threads()
     best = _interleaved(
         {
             "kernel": lambda: null_maxima_numpy(z[:, :t], z[:, t:], plan, norm),
-            "gemm": lambda: a @ b,
+            "kernel_diagonal": lambda: null_maxima_numpy(z[:, :t], z[:, :t], plan, norm, diagonal=True),
+            "gemm_blas_threads": lambda: a @ b,
+            "gemm_thread_pool": _pool_gemm(a, b, threads),
         }
     )
     kernel_flops = 2.0 * n * t * t * views
+    diag_area = sum((r1 - r0) * (c1 - c0) for r0, r1, c0, c1 in segments(t, t, diagonal=True, parts=threads))
     gemm_flops = 2.0 * t * n * t * 8
-    k, g = kernel_flops / best["kernel"] / 1e9, gemm_flops / best["gemm"] / 1e9
+    k = kernel_flops / best["kernel"] / 1e9
+    g_mt = gemm_flops / best["gemm_blas_threads"] / 1e9
+    g_pool = gemm_flops / best["gemm_thread_pool"] / 1e9
+    g = max(g_mt, g_pool)
     return {
         "kernel_gflops": round(k, 1),
         "numpy_f32_gemm_gflops": round(g, 1),
+        "gemm_blas_threads_gflops": round(g_mt, 1),
+        "gemm_thread_pool_gflops": round(g_pool, 1),
         "ratio": round(k / g, 3),
         "target_ratio": 0.8,
+        "diagonal_block_computed_gflops": round(2.0 * n * diag_area * views / best["kernel_diagonal"] / 1e9, 1),
+        "diagonal_block_pair_gflops": round(2.0 * n * t * (t - 1) / 2 * views / best["kernel_diagonal"] / 1e9, 1),
         "block": f"{t}x{t} pairs x {views} shift views x n={n}",
-        "method": "best of 5 interleaved rounds; GEMM reference (256 x 1000) @ (1000 x 2048) float32",
+        "method": f"best of 5 interleaved rounds; GEMM reference ({t} x {n}) @ ({n} x {8 * t}) float32, "
+        f"{threads} threads",
     }
 
 

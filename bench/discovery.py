@@ -48,7 +48,11 @@ def _lake(path: str | None) -> Any:
 def _truth(lake: Any) -> list[dict[str, Any]]:
     if not lake.exists("gold.synth_truth"):
         return []
-    return [t for t in lake.read("gold.synth_truth").to_pylist() if t["kind"] in ("lead_lag", "confounded", "cascade")]
+    return [
+        t
+        for t in lake.read("gold.synth_truth").to_pylist()
+        if t["kind"] in ("lead_lag", "confounded", "cascade", "driver")
+    ]
 
 
 def _lag_ab(f: Any, a: str, b: str) -> int | None:
@@ -157,6 +161,11 @@ def lake_figures(lake: Any) -> dict[str, Any]:
             (r["planted"] or r["common_cause"]) and bool(r["cross_domain"]) for r in top_rows
         ),
         "top10_trivial": sum(r["trivial"] is not None for r in top_rows),
+        "acceptance": {  # issue 15: every planted lead-lag at its lag; >= 4 planted cross-domain in the top 10
+            "recall_all_lead_lag": bool(recall) and all(r["found_lag"] == r["lag"] for r in recall),
+            "top10_planted_cross_domain_ge_4": sum(r["planted"] and bool(r["cross_domain"]) for r in top_rows) >= 4,
+            "top10_no_trivial": all(r["trivial"] is None for r in top_rows),
+        },
         "event_test_planted_cascades": event_hits,
         "wall_s": round(wall, 2),
         "peer_previous_default": {

@@ -274,6 +274,11 @@ def embedding_speed() -> dict[str, Any]:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chunks", type=int, default=100_000, help="synthetic chunks for the latency part (quick: 5000)")
+    args = ap.parse_args()
     from jobs.index import VectorStore, run_index
     from serve.rag.engine import RagEngine
 
@@ -312,7 +317,7 @@ def main() -> None:
             },
             "demo_retrieval_mean_ms_incl_query_embedding": round(demo_retrieval_ms, 2),
             "embedding": embedding_speed(),
-            "retrieval_100k": latency_100k(root),
+            "retrieval_100k": latency_100k(root, n=args.chunks),
             "goals": {"recall_at_5": 0.9, "answer_facts": 0.85, "hybrid_p95_ms_at_100k": 100},
             "vllm": "not measured: no GPU lent to this task (the vLLM backend is OpenAI-compatible via Ray Serve LLM)",
         }

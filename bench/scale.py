@@ -2,8 +2,9 @@
 
 Each configuration runs in its own subprocess (clean peak RSS). Planted pairs: 20 per panel, |r| evenly
 0.2-0.5, lags in ±7, on AR(1) phi=0.5 noise. Prints one JSON object. Default: exact up to N=5,000 and
---screen up to 20,000 (bounded to ~20 min on 2 idle cores); `--max-n` lowers the ceiling,
-`--exact-max-n`/`--max-n` raise it (hours). Ray overhead per tile is measured on a local 2-CPU Ray.
+--screen up to 20,000 (bounded to ~20 min on 2 idle cores); `--quick` runs N = 1,000 and 2,000 only;
+`--max-n` lowers the ceiling, `--exact-max-n`/`--max-n` raise it (hours). Ray overhead per tile is
+measured on a local 2-CPU Ray.
 """
 
 from __future__ import annotations
@@ -182,6 +183,9 @@ def projection(rows: list[dict], ray_info: dict, kernel_ratio_gpu: float = 0.8) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-n", type=int, default=20000)
+    parser.add_argument(
+        "--quick", action="store_true", help="N = 1,000 and 2,000 only, exact and --screen (a few minutes idle)"
+    )
     parser.add_argument("--exact-max-n", type=int, default=5000)
     parser.add_argument("--one", nargs=2, metavar=("N", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--analyse", type=Path, help="recompute the fit and projection from a saved output")
@@ -196,8 +200,11 @@ def main() -> None:
         saved["projection_1e5"] = projection(ok, saved["ray"])
         print(json.dumps(saved, indent=2, default=float))
         return
+    if args.quick:
+        args.max_n = min(args.max_n, 2000)
     sizes = [n for n in SIZES if n <= args.max_n] + ([args.max_n] if args.max_n > SIZES[-1] else [])
     out: dict[str, object] = {
+        "mode": "quick" if args.quick else "default",
         "machine_cpus": os.cpu_count(),
         "load_avg_1m_start": round(os.getloadavg()[0], 1),
         "steps": STEPS,

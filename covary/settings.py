@@ -370,9 +370,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
         raise ConfigError(
             f"malformed YAML in {path}{where}: {problem}", hint="fix the file (YAML: key: value, nested by indentation)"
-        ) from None
+        ) from exc
     except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read {path}: {' '.join(str(exc).split())}", hint="fix or remove the file") from None
+        raise ConfigError(f"cannot read {path}: {' '.join(str(exc).split())}", hint="fix or remove the file") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -449,7 +449,7 @@ def secrets_file_source(settings_cls: type[BaseSettings]) -> PydanticBaseSetting
         names = [k for k in dotenv_values(path, encoding="utf-8") if k]
         _check_env_names(dict.fromkeys(names, ""))  # names only: a value never reaches an error message
     except ConfigError as exc:
-        raise ConfigError(f"secrets file {path}: {exc.message}", hint=exc.hint) from None
+        raise ConfigError(f"secrets file {path}: {exc.message}", hint=exc.hint) from exc
     return DotEnvSettingsSource(settings_cls, env_file=path, env_file_encoding="utf-8")
 
 
@@ -469,7 +469,7 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             f"invalid settings: {'; '.join(problems)}",
             hint="check COVARY_* environment variables (nested with __) and covary.yaml",
-        ) from None
+        ) from None  # from None: the validation error echoes every input, secrets included
 
 
 @lru_cache(maxsize=1)

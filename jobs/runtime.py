@@ -149,7 +149,7 @@ def ensure_ray(settings: Settings | None = None) -> None:
         raise RayUnavailableError(
             f"cannot reach Ray at {settings.ray.address}: {exc}",
             hint="check COVARY_RAY__ADDRESS, or unset it to use a local Ray",
-        ) from None
+        ) from exc
 
 
 # Jobs whose main never starts a Ray task: ``covary job run NAME --local`` runs them without Ray at all.
@@ -222,7 +222,7 @@ def _client(address: str | None, settings: Settings) -> Any:
         raise RayUnavailableError(
             f"cannot reach the Ray Jobs API at {address}: {exc}",
             hint="is `ray start --head` running and the dashboard port reachable?",
-        ) from None
+        ) from exc
 
 
 def ray_auth_token(settings: Settings) -> str | None:
@@ -288,7 +288,7 @@ def submit_job(
             return str(client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env, submission_id=submission_id))
         except RuntimeError as exc:
             if "No available agent" not in str(exc) or time.monotonic() > deadline:
-                raise RayUnavailableError(f"job submission failed: {exc}") from None
+                raise RayUnavailableError(f"job submission failed: {exc}") from exc
             time.sleep(2.0)
 
 

@@ -91,7 +91,7 @@ def conform(table: pa.Table, target: pa.Schema, *, table_name: str) -> tuple[pa.
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise SchemaMismatchError(
                     f"{table_name}: column {field.name!r} cannot be cast from {have} to {want}: {exc}"
-                ) from None
+                ) from exc
         if not field.nullable and column.null_count:
             raise SchemaMismatchError(
                 f"{table_name}: required column {field.name!r} has {column.null_count} null value(s); "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,48 +20,28 @@ from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
 
 from lakehouse._arrow import conform, dedupe_last, quote_ident, sql_literal, to_arrow
 from lakehouse.errors import CommitConflictError, SchemaMismatchError, TableNotFoundError
+from lakehouse.loads import Load, LoadLedger
+from lakehouse.model import BatchKey, LogSnapshot, WriteResult
 from lakehouse.registry import LOAD_ID, TableSpec, WriteMode, all_specs, get_spec
 
 if TYPE_CHECKING:
     import polars as pl
 
     from covary.settings import Settings
-    from lakehouse.loads import Load, LoadLedger
+
+# Small append-only bookkeeping tables that every partition of an ingest reads (load ledger, cursors, ingest
+# ledger). They grow by one tiny file per commit, so a full scan costs ~1.4 ms per file ever written; instead
+# each process keeps their rows and reads only the files added since (Delta files are immutable, so the rows
+# of the files of a version are exact). A compaction (files removed) or a schema change re-reads the table.
+LOG_TABLES = frozenset({"ops.loads", "ops.cursors", "ops.ingest_partitions"})
+
+
+_LOGS: dict[tuple[str, str], LogSnapshot] = {}
+_HANDLES: dict[tuple[str, str], DeltaTable] = {}
+_LOG_LOCK = threading.RLock()
+_EPOCHS = iter(range(1, 1 << 62))
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BatchKey:
-    """Idempotency key of one batch: Delta's transaction marker ``(app_id, version)``.
-
-    Before writing, the writer reads the table's committed version for ``app_id``; a batch whose
-    version is not above it was already committed and is skipped. The marker is committed in the
-    same atomic Delta commit as the data, and delta-rs rejects a concurrent commit that carries the
-    same ``app_id``, so a batch lands exactly once however often it is replayed.
-    """
-
-    app_id: str
-    version: int = 1
-
-    def __post_init__(self) -> None:
-        if not self.app_id or self.version < 0:
-            raise ValueError("BatchKey needs a non-empty app_id and a version >= 0")
-
-    @property
-    def tag(self) -> str:
-        return f"{self.app_id}@{self.version}"
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    table: str
-    version: int | None
-    rows: int
-    bytes: int
-    skipped: bool = False
-    committed_by_load: str | None = None
-    """For a skipped batch: the load that committed it first (so a resumed load can adopt it)."""
 
 
 class Lakehouse:
@@ -131,16 +111,16 @@ class Lakehouse:
         """The Delta table ``name``, at ``version`` (int or timestamp) if given."""
         try:
             dt = DeltaTable(self.uri(name), storage_options=self.storage_options or None)
-        except DeltaTableNotFound:
+        except DeltaTableNotFound as exc:
             raise TableNotFoundError(
                 f"table {name} has no data yet at {self.uri(name)}",
                 hint="run the job or connector that writes it (e.g. `covary demo`)",
-            ) from None
+            ) from exc
         if version is not None:
             try:
                 dt.load_as_version(version)
             except Exception as exc:  # delta-rs raises generic errors for unknown versions
-                raise TableNotFoundError(f"table {name} has no version {version!r}: {exc}") from None
+                raise TableNotFoundError(f"table {name} has no version {version!r}: {exc}") from exc
         return dt
 
     def ensure(self, name: str) -> DeltaTable:
@@ -178,15 +158,11 @@ class Lakehouse:
     @property
     def loads(self) -> LoadLedger:
         if self._ledger is None:
-            from lakehouse.loads import LoadLedger
-
             self._ledger = LoadLedger(self)
         return self._ledger
 
     def load(self, source: str, *, load_id: str | None = None) -> Load:
         """Context manager for one load: ``with lake.load("github") as ld: ld.write(...)``."""
-        from lakehouse.loads import Load
-
         return Load(self, source, load_id=load_id)
 
     # ----------------------------------------------------------------------------------- write
@@ -251,7 +227,7 @@ class Lakehouse:
                         f"{name}: commit kept conflicting with concurrent writers after {attempt} tries; "
                         f"nothing of this batch was committed ({exc})",
                         hint="retry the load; if it persists, check for two jobs writing the same partitions",
-                    ) from None
+                    ) from exc
                 time.sleep(min(2.0, 0.02 * 2**attempt) * (0.5 + random.random()))
                 continue
             dt.update_incremental()
@@ -328,6 +304,47 @@ class Lakehouse:
             self._batch_index[uri] = (version, index)
         return index.get(batch.tag)
 
+    # ------------------------------------------------------------------------------------ logs
+    def log_snapshot(self, name: str) -> LogSnapshot | None:
+        """All rows of the append-only log table ``name`` (one of ``LOG_TABLES``), read incrementally.
+
+        Shared by every handle of this process on the same table: a new version costs only its new files.
+        None when the table does not exist yet.
+        """
+        if name not in LOG_TABLES:
+            raise ValueError(f"{name} is not a log table ({', '.join(sorted(LOG_TABLES))})")
+        key = (self.uri(name), json.dumps(self.storage_options, sort_keys=True))
+        with _LOG_LOCK:
+            dt = _HANDLES.get(key)
+            if dt is None:
+                if not self.exists(name):
+                    return None
+                dt = self.table(name)
+                _HANDLES[key] = dt
+            else:
+                dt.update_incremental()
+            version = dt.version()
+            snap = _LOGS.get(key)
+            if snap is not None and snap.version == version:
+                return snap
+            paths = pa.table(dt.get_add_actions(flatten=True))["path"].to_pylist()
+            dataset = dt.to_pyarrow_dataset()
+            schema = _normalised_schema(dataset.schema)
+            current = set(paths)
+            if snap is None or snap.table.schema != schema or not snap.files <= current:
+                snap = LogSnapshot(version, next(_EPOCHS), schema.empty_table(), set())
+            new = current - snap.files
+            table = snap.table
+            if new:
+                fragments = [f for f in dataset.get_fragments() if _rel(f.path, dt) in new]
+                part = ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem).to_table()
+                table = pa.concat_tables([table, _normalise_views(part).cast(schema)])
+                if table.num_rows and len(table.column(0).chunks) > 64:
+                    table = table.combine_chunks()
+            snap = LogSnapshot(version, snap.epoch, table, snap.files | new)
+            _LOGS[key] = snap
+            return snap
+
     # ------------------------------------------------------------------------------------ read
     def read(
         self,
@@ -338,17 +355,29 @@ class Lakehouse:
         filter: pc.Expression | None = None,
         include_unfinished: bool = False,
         include_system: bool = False,
+        finished_ids: set[str] | None = None,
     ) -> pa.Table:
-        """Rows of ``name`` (at ``version`` if given) written by finished loads only."""
+        """Rows of ``name`` (at ``version`` if given) written by finished loads only.
+
+        ``finished_ids``: the finished load ids to filter by, when the caller already has them (a query
+        snapshot reads many tables against one ledger state); default: the ledger's current ones."""
         spec = get_spec(name)
+        if name in LOG_TABLES and version is None and not spec.track_loads:
+            snap = self.log_snapshot(name)
+            if snap is None:
+                self.table(name)  # raises TableNotFoundError with its hint
+                raise AssertionError("unreachable")  # pragma: no cover
+            table = snap.table if filter is None else snap.table.filter(filter)
+            return table.select(columns) if columns is not None else table
         dt = self.table(name, version=version)
         dataset = dt.to_pyarrow_dataset()
         expr = filter
         if spec.track_loads and not include_unfinished:
-            dataset, needs_row_filter = _visible_fragments(dt, dataset, self.loads.finished_ids())
+            done = self.loads.finished_ids() if finished_ids is None else finished_ids
+            dataset, needs_row_filter = _visible_fragments(dt, dataset, done)
             if needs_row_filter:
                 id_type = dataset.schema.field(LOAD_ID).type  # string or string_view, whatever the files hold
-                finished = pa.array(sorted(self.loads.finished_ids()), pa.string()).cast(id_type)
+                finished = pa.array(sorted(done), pa.string()).cast(id_type)
                 visible = pc.field(LOAD_ID).isin(finished)
                 expr = visible if expr is None else (expr & visible)
         wanted = columns
@@ -400,6 +429,10 @@ class Lakehouse:
         return [self.stats(spec.name) for spec in all_specs()]
 
 
+def _normalised_schema(schema: pa.Schema) -> pa.Schema:
+    return _normalise_views(schema.empty_table()).schema
+
+
 def _normalise_views(table: pa.Table) -> pa.Table:
     fields = []
     for field in table.schema:
@@ -449,4 +482,4 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-__all__ = ["BatchKey", "Lakehouse", "WriteResult"]
+__all__ = ["LOG_TABLES", "BatchKey", "Lakehouse", "LogSnapshot", "WriteResult"]

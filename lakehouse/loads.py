@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.errors import LoadError, TableNotFoundError
-
-if TYPE_CHECKING:
-    from lakehouse.lake import BatchKey, Lakehouse, WriteResult
+from lakehouse.model import BatchKey, LakeWriter, WriteResult
 
 TERMINAL = ("finished", "failed")
 
@@ -27,14 +26,16 @@ def new_load_id(source: str) -> str:
 
 
 class LoadLedger:
-    """Append-only event log of loads; a load's status is its latest event."""
+    """Append-only event log of loads; a load's status is its latest event.
+
+    The latest event per load is folded incrementally from the lake's process-wide log snapshot, so a
+    status lookup costs the events added since the last one, not the whole history.
+    """
 
     TABLE = "ops.loads"
 
-    def __init__(self, lake: Lakehouse) -> None:
+    def __init__(self, lake: LakeWriter) -> None:
         self.lake = lake
-        self._cache_version: int | None = None
-        self._cache: dict[str, dict[str, Any]] = {}
 
     def _append(self, row: dict[str, Any]) -> None:
         row = {"finished_at": None, "rows": None, "bytes": None, "error": None, "adopted_by": None} | row
@@ -89,19 +90,27 @@ class LoadLedger:
         return current
 
     def _latest(self) -> dict[str, dict[str, Any]]:
-        lake = self.lake
-        if not lake.exists(self.TABLE):
-            return {}
-        dt = lake.table(self.TABLE)
-        if dt.version() == self._cache_version:
-            return self._cache
-        events = dt.to_pyarrow_dataset().to_table()
-        order = pc.sort_indices(events, sort_keys=[("event_at", "ascending")])
-        latest: dict[str, dict[str, Any]] = {}
-        for row in events.take(order).to_pylist():
-            latest[row["load_id"]] = row
-        self._cache_version, self._cache = dt.version(), latest
-        return latest
+        return self._fold().latest
+
+    def _fold(self) -> _Folded:
+        snap = self.lake.log_snapshot(self.TABLE)
+        if snap is None:
+            return _Folded()
+        with _FOLD_LOCK:
+            key = snap.epoch
+            folded = _FOLDS.get(key)
+            if folded is None:
+                folded = _FOLDS[key] = _Folded()
+                if len(_FOLDS) > 64:  # epochs of other tables/roots; keep the newest
+                    for old in sorted(_FOLDS)[:-32]:
+                        del _FOLDS[old]
+            if folded.rows < snap.table.num_rows:
+                new = snap.table.slice(folded.rows)
+                order = pc.sort_indices(new, sort_keys=[("event_at", "ascending")])
+                for row in new.take(order).to_pylist():
+                    folded.add(row)
+                folded.rows = snap.table.num_rows
+            return folded
 
     def get(self, load_id: str) -> dict[str, Any] | None:
         return self._latest().get(load_id)
@@ -111,13 +120,38 @@ class LoadLedger:
         return row["status"] if row else None
 
     def finished_ids(self) -> set[str]:
-        return {k for k, v in self._latest().items() if v["status"] == "finished"}
+        return set(self._fold().finished)
 
     def list(self, *, source: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        rows = sorted(self._latest().values(), key=lambda r: r["started_at"], reverse=True)
+        rows = sorted((dict(r) for r in self._latest().values()), key=lambda r: r["started_at"], reverse=True)
         if source:
             rows = [r for r in rows if r["source"] == source]
         return rows[:limit] if limit else rows
+
+
+class _Folded:
+    """The latest event of every load (and the finished ones) over the first ``rows`` rows of a snapshot."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.finished: set[str] = set()
+
+    def add(self, row: dict[str, Any]) -> None:
+        load_id = row["load_id"]
+        before = self.latest.get(load_id)
+        new_at, old_at = row["event_at"], (before["event_at"] if before is not None else None)
+        if new_at is not None and old_at is not None and new_at < old_at:
+            return
+        self.latest[load_id] = row
+        if row["status"] == "finished":
+            self.finished.add(load_id)
+        else:
+            self.finished.discard(load_id)
+
+
+_FOLDS: dict[int, _Folded] = {}
+_FOLD_LOCK = threading.Lock()
 
 
 class Load:
@@ -129,7 +163,7 @@ class Load:
     one, so resumed work becomes visible exactly once.
     """
 
-    def __init__(self, lake: Lakehouse, source: str, *, load_id: str | None = None) -> None:
+    def __init__(self, lake: LakeWriter, source: str, *, load_id: str | None = None) -> None:
         self.lake = lake
         self.source = source
         self.requested_id = load_id
@@ -194,7 +228,7 @@ class Load:
         return result.rows
 
 
-def quarantine_rows(lake: Lakehouse, *, source: str | None = None) -> pa.Table:
+def quarantine_rows(lake: LakeWriter, *, source: str | None = None) -> pa.Table:
     try:
         table = lake.read("ops.quarantine")
     except TableNotFoundError:

@@ -124,9 +124,11 @@ TABLE_FAMILIES: list[str] = [
     "lakehouse.tables.dq",
     "lakehouse.tables.bronze",
     "lakehouse.tables.enterprise",
+    "lakehouse.tables.synth_records",
     "lakehouse.tables.kpi",
     "lakehouse.tables.models",
     "lakehouse.tables.sources",
+    "lakehouse.tables.worldbank",
     "lakehouse.tables.findings",
     "lakehouse.tables.rag",
 ]
@@ -156,9 +158,9 @@ def get_spec(name: str) -> TableSpec:
     _load_families()
     try:
         return _REGISTRY[name]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(sorted(_REGISTRY)) or "(none)"
-        raise TableNotFoundError(f"unknown table {name!r}", hint=f"declared tables: {known}") from None
+        raise TableNotFoundError(f"unknown table {name!r}", hint=f"declared tables: {known}") from exc
 
 
 def all_specs(layer: Layer | None = None) -> list[TableSpec]:

@@ -128,7 +128,7 @@ def _probe(root: str, options: dict[str, str]) -> tuple[bool, str]:
             f"{str(exc).splitlines()[0][:300] if str(exc) else ''}",
             hint="check the endpoint, bucket and credentials (COVARY_LAKE__ROOT, COVARY_LAKE__STORAGE_OPTIONS, "
             "the secrets file)",
-        ) from None
+        ) from None  # from None: the store's error may carry credentials or signed URLs
     if kept:
         return False, "a second put with If-None-Match: * of an existing object was accepted"
     return True, "conditional put honoured"

@@ -1,5 +1,6 @@
 """One error shape for every 4xx/5xx of the HTTP apps, ``{error, reason, hint, request_id}``, and the OpenAPI
-schema that declares it (plus bearer auth) for every operation.
+schema that declares it (plus bearer auth) for every operation, and ``ServeError``, the root of every Serve
+package's errors.
 
 ``install(app)`` registers the exception handlers (HTTPException, request validation), rewrites the OpenAPI
 document and mounts the offline API docs (``/docs``, ``/redoc``). The ingress middleware turns every other
@@ -9,15 +10,23 @@ exception into the same shape through :func:`error_body`.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:  # FastAPI loads where an app is built: the CLI imports ServeError without it (~0.2 s)
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from covary.errors import CovaryError
+
+
+class ServeError(CovaryError):
+    """Root of the errors raised by the Serve apps (query, RAG, guard, auth, explorer); each package's
+    ``errors.py`` subclasses it."""
+
 
 BEARER = "bearerAuth"
 
@@ -93,6 +102,8 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 async def _http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
     detail = exc.detail
     body: dict[str, Any] = dict(detail) if isinstance(detail, dict) else {"error": str(detail)}
     if exc.status_code in (404, 405) and body["error"] in ("Not Found", "Method Not Allowed"):  # no such route
@@ -105,6 +116,8 @@ async def _http_exception(request: Request, exc: StarletteHTTPException) -> JSON
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
     fields = [{"field": _location(e.get("loc", ())), "problem": e.get("msg", "")} for e in exc.errors()]
     message = "; ".join(f"{f['field'] or 'request'}: {f['problem']}" for f in fields[:5]) or "invalid request"
     request.state.error = message
@@ -118,6 +131,8 @@ def _routes(app: FastAPI) -> list[Any]:
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # older FastAPI: included routes are plain APIRoutes
+        from fastapi.routing import APIRoute
+
         return [r for r in app.routes if isinstance(r, APIRoute)]
     return [rc for rc in iter_route_contexts(app.routes) if getattr(rc, "dependant", None) is not None]
 
@@ -136,6 +151,8 @@ def _protected(route: Any) -> bool:
 
 def openapi_schema(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema plus bearer auth on protected operations and ErrorResponse for every 4xx/5xx."""
+    from fastapi.openapi.utils import get_openapi
+
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
     )
@@ -169,6 +186,9 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
 
 def install_errors(app: FastAPI) -> None:
     """Error handlers, the OpenAPI rewrite and the offline /docs and /redoc on ``app``."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     from serve.explorer.apidocs import install_docs
 
     app.add_exception_handler(StarletteHTTPException, _http_exception)  # type: ignore[arg-type]
@@ -183,4 +203,4 @@ def install_errors(app: FastAPI) -> None:
     install_docs(app)
 
 
-__all__ = ["ErrorResponse", "error_body", "install_errors", "openapi_schema", "request_id"]
+__all__ = ["ErrorResponse", "ServeError", "error_body", "install_errors", "openapi_schema", "request_id"]

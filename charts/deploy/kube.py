@@ -77,11 +77,11 @@ class KubeClient:
         except (config.ConfigException, FileNotFoundError, TypeError) as exc:
             try:
                 config.load_incluster_config(client_configuration=configuration)
-            except config.ConfigException:
+            except config.ConfigException as inner:
                 raise KubeUnavailableError(
                     f"no Kubernetes configuration: {exc}",
                     hint="pass --kubeconfig, set KUBECONFIG, or run inside a pod with a service account",
-                ) from None
+                ) from inner
         return cls(client.ApiClient(configuration))
 
     @property
@@ -107,12 +107,12 @@ class KubeClient:
             response.read()
             return self.api.response_deserialize(response, {"200": "object", "201": "object"}).data
         except ApiException as exc:
-            raise self._translate(exc, method, path) from None
+            raise self._translate(exc, method, path) from exc
         except (HTTPError, OSError) as exc:
             raise KubeUnavailableError(
                 f"cannot reach the Kubernetes API at {self.host}: {exc}",
                 hint="check the kubeconfig context and network",
-            ) from None
+            ) from exc
 
     def _translate(self, exc: Any, method: str, path: str) -> Exception:
         status = int(getattr(exc, "status", 0) or 0)

@@ -83,7 +83,7 @@ def install_or_upgrade(
             answer = cfg.install(str(chart_dir), release, values, create_namespace=not offline, **common)
             action = "installed"
     except helm_python.HelmError as exc:
-        raise _translate(exc, f"helm install/upgrade of release {release!r}") from None
+        raise _translate(exc, f"helm install/upgrade of release {release!r}") from exc
     finally:
         cfg.close()
     row = _summary(answer, action + (" (dry run)" if dry_run else ""))
@@ -102,7 +102,7 @@ def history(
     try:
         return [_summary(r, "revision") for r in cfg.history(release)]
     except helm_python.HelmError as exc:
-        raise _translate(exc, f"helm history of release {release!r}") from None
+        raise _translate(exc, f"helm history of release {release!r}") from exc
     finally:
         cfg.close()
 
@@ -122,7 +122,7 @@ def rollback(
     try:
         cfg.rollback(release, version=revision)
     except helm_python.HelmError as exc:
-        raise _translate(exc, f"helm rollback of release {release!r}") from None
+        raise _translate(exc, f"helm rollback of release {release!r}") from exc
     finally:
         cfg.close()
 
@@ -137,7 +137,7 @@ def uninstall(
     try:
         answer = cfg.uninstall(release)
     except helm_python.HelmError as exc:
-        raise _translate(exc, f"helm uninstall of release {release!r}") from None
+        raise _translate(exc, f"helm uninstall of release {release!r}") from exc
     finally:
         cfg.close()
     return {"release": release, "namespace": namespace, "info": answer.get("info", "")}

@@ -76,13 +76,13 @@ def load_values(paths: Sequence[str | Path] | None = None, overrides: Sequence[s
         try:
             data = helm_python.values_from_yaml(p.read_text())
         except helm_python.HelmError as exc:
-            raise ChartRenderError(f"values file {p} is not valid YAML: {exc}") from None
+            raise ChartRenderError(f"values file {p} is not valid YAML: {exc}") from exc
         values = _merge(values, data or {})
     for item in overrides or []:
         try:
             values = _merge(values, helm_python.parse_set_string(item))
         except helm_python.HelmError as exc:
-            raise ChartRenderError(f"--set {item!r} is not key=value: {exc}") from None
+            raise ChartRenderError(f"--set {item!r} is not key=value: {exc}") from exc
     return values
 
 
@@ -118,17 +118,17 @@ def render(
     try:
         helm_python.validate_release_name(release)
     except helm_python.HelmError as exc:
-        raise ChartRenderError(f"invalid release name {release!r}: {exc}") from None
+        raise ChartRenderError(f"invalid release name {release!r}: {exc}") from exc
     try:
         with helm_python.Chart.load(chart_dir) as chart:
             templates = chart.render(values or {}, name=release, namespace=namespace, is_install=True)
     except helm_python.HelmChartLoadError as exc:
-        raise ChartRenderError(f"cannot load the chart at {chart_dir}: {exc}") from None
+        raise ChartRenderError(f"cannot load the chart at {chart_dir}: {exc}") from exc
     except (helm_python.HelmValuesError, helm_python.HelmRenderError) as exc:
         raise ChartRenderError(
             f"the chart refused the values: {_clean_helm_message(str(exc))}",
             hint="see helm/covary/README.md for every value",
-        ) from None
+        ) from exc
     result = Rendered(release=release, namespace=namespace, templates=templates)
     for name in sorted(templates):
         text = templates[name]

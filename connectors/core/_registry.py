@@ -41,4 +41,4 @@ def build_from_registry(
     try:
         return registry[kind](**options)
     except TypeError as exc:
-        raise SpecError(f"{where}: bad options for {label} {kind!r}: {exc}") from None
+        raise SpecError(f"{where}: bad options for {label} {kind!r}: {exc}") from exc

@@ -165,12 +165,12 @@ class OAuth2ClientCredentials(Auth):
         else:
             data |= {"client_id": cid, "client_secret": secret}
         try:
-            resp = self._http.post(self.token_url, data=data, auth=auth)
+            resp = self._http.post(self.token_url, data=data, auth=auth)  # type: ignore[arg-type]  # None: no auth
         except httpx.HTTPError as exc:
             raise CredentialError(
                 f"OAuth2 token request to {self.token_url} failed: {type(exc).__name__}",
                 hint="check the token_url and the network",
-            ) from None
+            ) from None  # from None: the cause's request carries the client secret
         if resp.status_code in (400, 401, 403):
             raise CredentialError(
                 f"OAuth2 token endpoint {self.token_url} rejected the client credentials (HTTP {resp.status_code})",
@@ -183,7 +183,7 @@ class OAuth2ClientCredentials(Auth):
             raise CredentialError(
                 f"OAuth2 token endpoint {self.token_url} answered HTTP {resp.status_code} without an access_token",
                 hint="check token_url",
-            ) from None
+            ) from None  # from None: the cause's body may hold the token
         self._token = token
         self._expires_at = self._clock.now() + float(body.get("expires_in", 3600)) - self.leeway_s
         self.fetches += 1

@@ -167,7 +167,7 @@ class HttpClient:
                     raise RequestFailedError(
                         f"{what}: cannot connect to {safe}: {reason}",
                         hint="is the server up and the base URL right? (--base-url or connectors.base_urls)",
-                    ) from None
+                    ) from None  # from None: the cause holds the unredacted URL (keys in queries)
                 self._retry(attempt, "connection", f"{type(exc).__name__} on {safe}", what)
                 continue
             status = resp.status_code

@@ -32,6 +32,7 @@ from lakehouse import BatchKey, Lakehouse
 from lakehouse.loads import Load
 
 log = logging.getLogger(__name__)
+_ABSENT = object()
 
 PAGES, RECORDS = "bronze.api_pages", "bronze.api_records"
 _PLACEHOLDER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -350,6 +351,8 @@ def _records(spec: SourceSpec, ep: EndpointSpec, request: PageRequest, response:
     records = select_records(data, ep.records)
     if records is None:
         if data is None or data in ({}, []):
+            return []
+        if ep.records and get_path(data, ep.records, _ABSENT) is None:  # the list is there, as null: no records
             return []
         keys = ", ".join(sorted(data)[:12]) if isinstance(data, dict) else type(data).__name__
         raise PaginationError(

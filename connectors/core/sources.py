@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ from connectors.errors import SourceNotFoundError, SpecError
 from lakehouse import Lakehouse
 
 SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
-_NOT_CONNECTORS = {"core", "files", "replay", "specs"}
 _PYTHON_SOURCES: dict[str, Any] = {}
 
 
@@ -35,25 +32,20 @@ def _user_dir() -> Path:
 
 
 def _connector_packages() -> list[str]:
-    import connectors
+    """The built-in connectors (``connectors.core.registry``; imported here, not at module load: the
+    connector packages import ``connectors.core``)."""
+    from connectors.core.registry import CONNECTORS
 
-    return sorted(
-        m.name for m in pkgutil.iter_modules(connectors.__path__) if m.ispkg and m.name not in _NOT_CONNECTORS
-    )
+    return sorted(CONNECTORS)
 
 
 def _builtin(name: str) -> SourceSpec | None:
     if name in _PYTHON_SOURCES:
         return parse_spec(_PYTHON_SOURCES[name](), origin=f"python source {name}")
-    if name in _connector_packages():
-        try:
-            module = importlib.import_module(f"connectors.{name}.source")
-        except ModuleNotFoundError:
-            return None
-        build = getattr(module, "build_source", None)
-        if build is None:  # a package with a source.py that is not a connector (e.g. a synthetic system)
-            return None
-        return parse_spec(build(), origin=f"connectors.{name}")
+    from connectors.core.registry import CONNECTORS
+
+    if name in CONNECTORS:
+        return parse_spec(CONNECTORS[name].build_source(), origin=f"connectors.{name}")
     return None
 
 
@@ -63,14 +55,7 @@ def list_sources() -> list[dict[str, Any]]:
     for path in sorted(SPECS_DIR.glob("*.yaml")):
         out[path.stem] = {"name": path.stem, "kind": "example", "path": str(path)}
     for name in _connector_packages():
-        if (Path(__file__).resolve().parent.parent / name / "source.py").exists():
-            try:
-                module = importlib.import_module(f"connectors.{name}.source")
-            except ImportError as exc:
-                out[name] = {"name": name, "kind": "builtin", "path": f"connectors/{name}", "import_error": str(exc)}
-                continue
-            if hasattr(module, "build_source"):
-                out[name] = {"name": name, "kind": "builtin", "path": f"connectors/{name}"}
+        out[name] = {"name": name, "kind": "builtin", "path": f"connectors/{name}"}
     for name in _PYTHON_SOURCES:
         out[name] = {"name": name, "kind": "python", "path": "(registered)"}
     user = _user_dir()

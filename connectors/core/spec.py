@@ -130,7 +130,7 @@ class EndpointSpec(_Strict):
             try:
                 found = getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError) as exc:
-                raise SpecError(f"endpoints.{self.name}.model: cannot import {self.model!r} ({exc})") from None
+                raise SpecError(f"endpoints.{self.name}.model: cannot import {self.model!r} ({exc})") from exc
             if not (isinstance(found, type) and issubclass(found, BaseModel)):
                 raise SpecError(f"endpoints.{self.name}.model: {self.model!r} is not a pydantic model")
             return found
@@ -258,7 +258,7 @@ def parse_spec(data: dict[str, Any] | SourceSpec, *, origin: str = "") -> Source
     try:
         return SourceSpec.model_validate(data)
     except ValidationError as exc:
-        raise _explain(exc, origin) from None
+        raise _explain(exc, origin) from exc
 
 
 def load_spec(path: str | Path) -> SourceSpec:
@@ -267,11 +267,11 @@ def load_spec(path: str | Path) -> SourceSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError(f"cannot read source spec {path}: {exc.strerror}") from None
+        raise SpecError(f"cannot read source spec {path}: {exc.strerror}") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError(f"source spec {path} is not valid YAML: {exc}") from None
+        raise SpecError(f"source spec {path} is not valid YAML: {exc}") from exc
     return parse_spec(data, origin=str(path))
 
 

@@ -166,7 +166,7 @@ def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6
     try:
         infos = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise httpx.ConnectError(f"cannot resolve {bare}: {exc}") from None
+        raise httpx.ConnectError(f"cannot resolve {bare}: {exc}") from exc
     out: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
     for info in infos:
         addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])

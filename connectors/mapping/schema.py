@@ -110,10 +110,10 @@ SCHEMAS: dict[str, TargetSchema] = {"customers": CUSTOMERS, "products": PRODUCTS
 def get_schema(entity: str) -> TargetSchema:
     try:
         return SCHEMAS[entity]
-    except KeyError:
+    except KeyError as exc:
         raise UnknownEntitySchemaError(
             f"no target schema {entity!r}", hint=f"choose one of: {', '.join(SCHEMAS)}"
-        ) from None
+        ) from exc
 
 
 __all__ = ["CUSTOMERS", "PRODUCTS", "SCHEMAS", "TargetField", "TargetSchema", "get_schema"]

@@ -49,7 +49,7 @@ def load_mapping_file(path: str | Path) -> tuple[str | None, str | None, dict[st
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise MappingFileError(f"cannot read mapping file {path}: {exc}") from None
+        raise MappingFileError(f"cannot read mapping file {path}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise MappingFileError(f"{path}: expected keys source, entity and a `columns:` mapping")
     cols = {str(k): (str(v) if v not in (None, "", "null") else None) for k, v in data["columns"].items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from connectors.core.connector import Partition, SourcePlan
 from connectors.musicbrainz.models import Recording, Release
 
 REPLAY_AUTH = None  # no key; a meaningful User-Agent is required instead
@@ -60,4 +61,31 @@ def recordings_query(year: int, month: int) -> dict[str, str]:
     return {"query": f"firstreleasedate:{month_window(year, month)}"}
 
 
-__all__ = ["REPLAY_AUTH", "build_source", "month_window", "recordings_query", "releases_query"]
+DEFAULTS: dict[str, Any] = {
+    "months": ["2015-01", "2015-02", "2015-03"],
+    "countries": ["US", "GB"],
+    # the 2023-24 public window (GB is recorded too; US only by default: 1 request/s, one partition per month)
+    "also": [{"months": [f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)], "countries": ["US"]}],
+}
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """Releases per month and country, recordings per month."""
+    months = [tuple(int(p) for p in m.split("-")) for m in opts["months"]]
+    out = [Partition("musicbrainz", "releases", releases_query(y, m, c)) for y, m in months for c in opts["countries"]]
+    return out + [Partition("musicbrainz", "recordings", recordings_query(y, m)) for y, m in months]
+
+
+PLAN = SourcePlan(defaults=DEFAULTS, first=first_stage, max_in_flight=1, replay_auth=REPLAY_AUTH)
+
+
+__all__ = [
+    "DEFAULTS",
+    "PLAN",
+    "REPLAY_AUTH",
+    "build_source",
+    "first_stage",
+    "month_window",
+    "recordings_query",
+    "releases_query",
+]

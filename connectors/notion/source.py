@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.core.connector import Partition, SourcePlan
 from connectors.notion.models import NOTION_VERSION, Database, Page
 
 REPLAY_AUTH = {"type": "bearer", "token": "replay-notion-token"}
@@ -47,4 +48,15 @@ def build_source() -> dict[str, Any]:
     }
 
 
-__all__ = ["REPLAY_AUTH", "build_source"]
+DEFAULTS: dict[str, Any] = {"databases": ["5f3e0c1a-7b2d-4c9e-8a1f-2b3c4d5e6f70"]}
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """Each database's schema and pages."""
+    return [Partition("notion", ep, {"database_id": d}) for d in opts["databases"] for ep in ("database", "pages")]
+
+
+PLAN = SourcePlan(defaults=DEFAULTS, first=first_stage, max_in_flight=1, replay_auth=REPLAY_AUTH)
+
+
+__all__ = ["DEFAULTS", "PLAN", "REPLAY_AUTH", "build_source", "first_stage"]

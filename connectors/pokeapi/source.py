@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import connectors.tmdb.client  # noqa: F401  (registers the id_list paginator)
+from connectors.core.connector import Partition, SourcePlan
 from connectors.pokeapi.models import Generation, Habitat, NamedResource, Pokemon, PokemonSpecies, Type
 
 REPLAY_AUTH = None  # PokeAPI needs no key
@@ -51,4 +52,36 @@ def build_source() -> dict[str, Any]:
     }
 
 
-__all__ = ["DETAILS", "REPLAY_AUTH", "build_source"]
+def _id_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """The pokémon list; details, species, types, habitats and generations are planned from it."""
+    return [Partition("pokeapi", "pokemon_list", {})]
+
+
+def children(endpoint: str, records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Child keys of the list, pokémon and species endpoints."""
+    if endpoint == "pokemon_list":
+        names = [str(r["name"]) for r in records]
+        return {"pokemon": names, "species": names}
+    if endpoint == "pokemon":
+        return {"type": [_id_of(t["type"]["url"]) for r in records for t in r.get("types", [])]}
+    if endpoint == "species":
+        habitats = [_id_of(r["habitat"]["url"]) for r in records if r.get("habitat")]
+        return {"habitat": habitats, "generation": [_id_of(r["generation"]["url"]) for r in records]}
+    return {}
+
+
+PLAN = SourcePlan(
+    defaults={},
+    first=first_stage,
+    children=children,
+    parent_endpoints=frozenset({"pokemon_list", "pokemon", "species"}),
+    replay_auth=REPLAY_AUTH,
+    finalize_only=frozenset({"pokemon"}),  # silver joins pokemon with species once both landed
+)
+
+
+__all__ = ["DETAILS", "PLAN", "REPLAY_AUTH", "build_source", "children", "first_stage"]

@@ -1,4 +1,7 @@
-"""``python -m connectors.replay [--port N] [--fault-rate R --seed S] [CONNECTOR ...]``: serve fixtures until Ctrl-C."""
+"""``python -m connectors.replay [--port N] [--fault-rate R --seed S] [--latency-ms MS] [CONNECTOR ...]``.
+
+Serve fixtures until Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--drift-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer (a remote round trip)")
     args = parser.parse_args(argv)
     plan = FaultPlan(rate=args.fault_rate, drift_rate=args.drift_rate, seed=args.seed)
-    server = ReplayServer(args.connectors or None, faults=plan, port=args.port).start()
+    latency_s = args.latency_ms / 1000
+    server = ReplayServer(args.connectors or None, faults=plan, port=args.port, latency_s=latency_s).start()
     for name in sorted(server.mounts):
         print(f"{name}: {server.base_url(name)}", flush=True)
     try:

@@ -111,12 +111,13 @@ def load_manifest(directory: Path) -> tuple[Manifest, dict[int, list[Any]]]:
     """The manifest of a fixture directory and, per route index, its record list (file or generated)."""
     path = directory / "manifest.yaml"
     try:
-        manifest = Manifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the large manifests parse ~10x faster
+        manifest = Manifest.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
-        raise SpecError(f"cannot read replay manifest {path}: {exc}") from None
+        raise SpecError(f"cannot read replay manifest {path}: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SpecError(f"invalid replay manifest {path}: {problems}") from None
+        raise SpecError(f"invalid replay manifest {path}: {problems}") from exc
     data: dict[int, list[Any]] = {}
     for i, route in enumerate(manifest.routes):
         if route.records:

@@ -40,6 +40,8 @@ class ReplayServer:
     """Serve ``fixtures`` (``{connector: directory}``; default: every connector with fixtures) under
     ``http://127.0.0.1:<port>/<connector>/...``. ``faults`` injects failures on a seeded schedule;
     ``clock`` drives rate-limit windows and token expiry (share a FakeClock with the client in tests).
+    ``latency_s`` delays every answer (a remote API's round trip, for benchmarks); :attr:`arrivals`
+    records when each request came in (``(connector, time.monotonic())``) to measure request rates.
 
         with ReplayServer({"shop": path}, faults=FaultPlan(rate=0.3, seed=1)) as server:
             base_url = server.base_url("shop")
@@ -54,6 +56,7 @@ class ReplayServer:
         host: str = "127.0.0.1",
         port: int = 0,
         advertise_host: str | None = None,
+        latency_s: float = 0.0,
     ) -> None:
         """``host``: the interface to bind (``0.0.0.0`` so Ray workers on other hosts reach it);
         ``advertise_host``: the name clients use in :attr:`url` (default: the bound host, or this
@@ -73,6 +76,10 @@ class ReplayServer:
             fixtures = {n: known[n] for n in fixtures}
         self.mounts = {name: _Mount(name, Path(d)) for name, d in fixtures.items()}
         self.faults = faults or FaultPlan()
+        if latency_s < 0:
+            raise ValueError("latency_s must be >= 0")
+        self.latency_s = float(latency_s)
+        self.arrivals: list[tuple[str, float]] = []
         self.clock = clock
         self.log: list[FaultEvent] = []
         self.requests: list[tuple[str, str, str]] = []
@@ -127,6 +134,17 @@ class ReplayServer:
         with self._lock:
             self.tokens.clear()
 
+    def max_request_rate(self, connector: str, window_s: float = 1.0) -> int:
+        """The most requests for ``connector`` that arrived within any ``window_s`` seconds."""
+        with self._lock:
+            times = sorted(t for name, t in self.arrivals if name == connector)
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= window_s:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
     def events(self, kind: str | None = None) -> list[FaultEvent]:
         return [e for e in self.log if kind is None or e.kind == kind]
 
@@ -144,6 +162,7 @@ class ReplayServer:
             self._n += 1
             n = self._n
             self.requests.append((method, parts.path, parts.query))
+            self.arrivals.append((segs[0], time.monotonic()))
         if mount is None:
             return _json(404, {"message": f"no connector {segs[0]!r} on this replay server"})
         for i, (route, pattern) in enumerate(zip(mount.manifest.routes, mount.patterns, strict=True)):
@@ -472,6 +491,7 @@ def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             except Exception as exc:  # a fixture bug answers 500 (and is logged) instead of killing the thread
                 log.exception("replay server error on %s %s", self.command, self.path)
                 status, out, raw, delay = _json(500, {"message": f"replay server error: {exc}"})
+            delay += server.latency_s
             if delay:
                 time.sleep(delay)
             try:

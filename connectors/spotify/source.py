@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from connectors.core import HttpClient
+from connectors.core.connector import Partition, SourcePlan
 from connectors.errors import TerminalHTTPError
 from connectors.spotify.models import SeveralAudioFeatures, SimpleAlbum, Track
 
@@ -69,4 +70,42 @@ def audio_features(client: HttpClient, track_ids: list[str]) -> list[dict[str, A
     return out
 
 
-__all__ = ["AUDIO_FEATURES_GONE", "REPLAY_CLIENT", "TOKEN_URL", "audio_features", "build_source"]
+DEFAULTS: dict[str, Any] = {"query": "year:2015", "markets": ["US", "GB"]}
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """Album and track search per market."""
+    return [
+        Partition("spotify", ep, {"q": opts["query"], "market": market})
+        for market in opts["markets"]
+        for ep in ("albums", "tracks")
+    ]
+
+
+def replay_spec(replay_url: str) -> dict[str, Any]:
+    """The spec against the replay server: its token endpoint and the recording's client credentials."""
+    spec = dict(build_source(token_url=f"{replay_url}/api/token"))
+    spec["auth"] = dict(spec["auth"]) | REPLAY_CLIENT
+    return spec
+
+
+def track_context(client: HttpClient, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Audio features of a tracks partition's records (None when Spotify refuses them)."""
+    return {"audio_features": audio_features(client, [str(r["id"]) for r in records])}
+
+
+PLAN = SourcePlan(defaults=DEFAULTS, first=first_stage, replay_spec=replay_spec, context={"tracks": track_context})
+
+
+__all__ = [
+    "AUDIO_FEATURES_GONE",
+    "DEFAULTS",
+    "PLAN",
+    "REPLAY_CLIENT",
+    "TOKEN_URL",
+    "audio_features",
+    "build_source",
+    "first_stage",
+    "replay_spec",
+    "track_context",
+]

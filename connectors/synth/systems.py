@@ -10,14 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from connectors.synth.world import World
+from connectors.synth.dims import COUNTRIES, COUNTRY_SHARE, PLATFORM_SHARE, PLATFORMS, REGION_SHARE, US_REGIONS
+from connectors.synth.world import Q3_DROP_FRACTION, Q3_DROP_PLATFORM, Q3_DROP_REGION, SURGE_TEAMS, World
 
-PLATFORMS = ("google_ads", "meta_ads", "tiktok_ads")
-PLATFORM_SHARE = (0.55, 0.32, 0.13)
 CAMPAIGNS = ("brand", "performance")
 CAMPAIGN_SHARE = (0.35, 0.65)
-COUNTRIES = ("US", "GB", "DE")
-COUNTRY_SHARE = (0.6, 0.25, 0.15)
 DEVICES = ("mobile", "desktop")
 DEVICE_SHARE = (0.62, 0.38)
 SUPPORT_CHANNELS = ("email", "chat", "phone")
@@ -84,6 +81,15 @@ def rows_by_system(world: World, rng: np.random.Generator) -> dict[str, list[dic
     impressions = _split_counts(rng, tot["marketing.impressions"], spend.mean(axis=0) / spend.mean(axis=0).sum())
     clicks = _split_counts(rng, tot["marketing.clicks"], share)
     conversions = _split_counts(rng, tot["marketing.conversions"], share)
+    # the planted Q3 drop (one platform, one US region): that platform's US cells get less of the (lower) total
+    q3 = world.latent.get("q3", np.zeros(n, dtype=bool))
+    if q3.any():
+        dropped = np.array([p == Q3_DROP_PLATFORM and k == "US" for p, _, k, _ in cells])
+        q3_share = np.where(
+            dropped, share * (1 - Q3_DROP_FRACTION * REGION_SHARE[US_REGIONS.index(Q3_DROP_REGION)]), share
+        )
+        q3_share /= q3_share.sum()
+        conversions[q3] = _split_counts(rng_q3(world), tot["marketing.conversions"][q3], q3_share)
     revenue = np.zeros_like(spend)
     for i in range(n):
         c = conversions[i]
@@ -171,10 +177,15 @@ def rows_by_system(world: World, rng: np.random.Generator) -> dict[str, list[dic
 
     # HR per department (headcount is a level: split the opening headcount, then accumulate flows)
     ds = np.array(DEPT_SHARE)
-    hires = _split_counts(rng, tot["hr.hires"], ds)
+    surge = world.latent.get("surge", np.zeros((n, 0)))
+    hires = _split_counts(rng, tot["hr.hires"] - surge.sum(axis=1), ds)
+    for si, surge_team in enumerate(SURGE_TEAMS):
+        hires[:, DEPARTMENTS.index(surge_team)] += surge[:, si]
     attrition = _split_counts(rng, tot["hr.attrition"], ds)
     opening = rng.multinomial(int(tot["hr.headcount"][0] - tot["hr.hires"][0] + tot["hr.attrition"][0]), ds)
     headcount = opening[None, :] + np.cumsum(hires - attrition, axis=0)
+    world.latent["hr_flows"] = np.stack([hires, attrition])  # (2, days, departments), outage days included
+    world.latent["hr_opening"] = np.asarray(opening, dtype=float)
     absences = _split_counts(rng, tot["hr.absences"], ds)
     hours = _split_amounts(rng, tot["hr.hours_logged"], ds, 0.02)
     out["hr"] = [
@@ -210,6 +221,11 @@ def rows_by_system(world: World, rng: np.random.Generator) -> dict[str, list[dic
         for i, day in enumerate(dates)
     ]
     return out
+
+
+def rng_q3(world: World) -> np.random.Generator:
+    """Own stream for the Q3 re-split, so the v1 draws of every other system are unchanged."""
+    return np.random.default_rng([world.seed, 12])
 
 
 def _budget_rows(

@@ -10,8 +10,23 @@ import numpy as np
 
 from connectors.synth.calendar import us_business_holidays
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 PREFIX = "synth"
+COMPLAINT_LAG = 25  # complaints about a plant's output -> equipment failure at that plant
+SITE_CITY = "Chicago"  # the main site (plant-north) whose weather drives heating energy and sick days
+SITE_WEATHER = ("weather.temp_max.chicago.daily", "weather.temp_min.chicago.daily")
+"""The public gold series (connectors/weather) the site temperature is computed from."""
+# Direct planted drivers (cause, effect, lag, sign, description): recorded as kind=driver.
+DRIVERS: tuple[tuple[str, str, int, int, str], ...] = (
+    ("weather.temp_c", "operations.energy_kwh", 0, -1, "colder days at the site need more heating energy"),
+    ("weather.temp_c", "hr.absences", 0, -1, "colder days bring more sick days"),
+    ("market.demand_index", "crm.leads", 0, 1, "market demand brings new leads"),
+    ("market.demand_index", "operations.output_units", 0, 1, "plants produce to market demand"),
+)
+SURGE_TEAMS = ("operations", "support")  # teams that get hiring surges (HR department names)
+SURGE_DAYS, HIRE_SLIP_LAG = 30, 45
+# Planted Q3 conversion drop: conversions on one platform in one US region fall by this fraction in Jul-Sep.
+Q3_DROP_PLATFORM, Q3_DROP_REGION, Q3_DROP_FRACTION = "meta_ads", "Northeast", 0.75
 
 # Planted lead-lag relationships: (driver, follower, lag in days, coefficient, description).
 RELATIONSHIPS: tuple[tuple[str, str, int, float, str], ...] = (
@@ -25,6 +40,13 @@ RELATIONSHIPS: tuple[tuple[str, str, int, float, str], ...] = (
         "support-ticket spikes (product issues in the field) precede equipment failures by 3 weeks",
     ),
     ("support.tickets", "support.response_time_h", 0, 0.01, "more tickets, slower first response the same day"),
+    (
+        "operations.complaints",
+        "operations.equipment_failures",
+        COMPLAINT_LAG,
+        0.5,
+        "plant-quality complaints (wear noticed by customers) precede equipment failures by 25 days",
+    ),
 )
 
 # Confounded pairs: (a, b, common cause, description). a and b do not drive each other.
@@ -59,6 +81,8 @@ class World:
     missing: dict[str, np.ndarray]
     """Per system: boolean mask of days with no export at all (outage)."""
     truth: list[dict[str, Any]] = field(default_factory=list)
+    latent: dict[str, np.ndarray] = field(default_factory=dict)
+    """Unobserved drivers the record layer needs (product-issue and plant-quality processes, Q3 mask)."""
 
     def system_of(self, key: str) -> str:
         return key.split(".", 1)[0]
@@ -80,6 +104,29 @@ def _lag(x: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([np.full(k, x[0]), x[:-k]])
 
 
+def site_temperature(start: date, days: int) -> np.ndarray:
+    """Daily mean temperature at the main site (Chicago): the public weather clock, (max + min) / 2.
+
+    The weather is public, so it does not depend on the enterprise seed: every seed sees the same weather,
+    and what lands in ``silver.weather_daily`` from the public recordings is the same series."""
+    from connectors.synth.public import DEFAULT_SEED, public_clock
+
+    w = public_clock(start=start, days=days, seed=DEFAULT_SEED).weather[SITE_CITY]
+    return np.round((w.temp_max + w.temp_min) / 2, 2)
+
+
+def q3_drop_share() -> float:
+    """Fraction of all conversions lost in Q3: the dropped cell's share of conversions times the drop."""
+    from connectors.synth.dims import COUNTRIES, COUNTRY_SHARE, PLATFORM_SHARE, PLATFORMS, REGION_SHARE, US_REGIONS
+
+    cell = (
+        PLATFORM_SHARE[PLATFORMS.index(Q3_DROP_PLATFORM)]
+        * COUNTRY_SHARE[COUNTRIES.index("US")]
+        * REGION_SHARE[US_REGIONS.index(Q3_DROP_REGION)]
+    )
+    return Q3_DROP_FRACTION * cell
+
+
 def robust_scale(y: np.ndarray) -> float:
     """Noise scale of a daily series: MAD of its week-over-week differences, per observation."""
     d = y[7:] - y[:-7]
@@ -93,6 +140,7 @@ def series_id(key: str) -> str:
 def simulate(*, days: int, seed: int, start: date) -> World:
     """Simulate ``days`` days from ``start``; identical for identical arguments."""
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 11])  # draws added in v2 use their own stream: v1 draws are unchanged
     n = days
     t = np.arange(n, dtype=float)
     dates = [start + timedelta(days=i) for i in range(n)]
@@ -105,7 +153,8 @@ def simulate(*, days: int, seed: int, start: date) -> World:
     tot: dict[str, np.ndarray] = {}
 
     # external drivers (published so an engine can find them as confounders)
-    temp = 12 - 9 * np.cos(2 * np.pi * (doy - 20) / 365.25) + _ar1(rng, n, 0.75, 2.0)
+    _ar1(rng, n, 0.75, 2.0)  # v1 drew its own temperature here; the draw is kept so later draws are unchanged
+    temp = site_temperature(start, days)
     demand = 100 + 0.01 * t + 3 * annual + _ar1(rng, n, 0.8, 9.0)
     tot["weather.temp_c"], tot["market.demand_index"] = temp, demand
 
@@ -113,6 +162,8 @@ def simulate(*, days: int, seed: int, start: date) -> World:
     spend = (6000 * (1 + 0.1 * annual) * np.where(dow >= 5, 0.8, 1.0) * np.exp(_ar1(rng, n, 0.6, 0.1))).round(2)
     conv_mean = _lag(spend, 2) / 45 * np.exp(rng.normal(0, 0.04, n))
     conversions = rng.poisson(conv_mean).astype(float)
+    q3 = np.array([d.month in (7, 8, 9) for d in dates])
+    conversions[q3] -= extra.binomial(conversions[q3].astype(int), q3_drop_share())
     impressions = np.round(spend / 6.5 * 1000 * np.exp(rng.normal(0, 0.05, n)))
     clicks = np.round(impressions * 0.018 * np.exp(rng.normal(0, 0.05, n)))
     revenue = (conversions * 118 * np.exp(rng.normal(0, 0.05, n))).round(2)
@@ -141,7 +192,12 @@ def simulate(*, days: int, seed: int, start: date) -> World:
     tot["support.csat"] = 4.45 - 0.0003 * (tickets - 200) + rng.normal(0, 0.04, n)
 
     # operations: output follows demand; failures follow the issue process 21 days later
-    failures = np.round(8 + 1.0 * _lag(issue, CASCADE_LAG) + rng.normal(0, 0.5, n)).clip(0)
+    # plant quality wear: customers complain about it now, the equipment fails COMPLAINT_LAG days later
+    quality = _ar1(extra, n, 0.6, 1.0)
+    failures = np.round(
+        8 + 1.0 * _lag(issue, CASCADE_LAG) + 1.0 * _lag(quality, COMPLAINT_LAG) + rng.normal(0, 0.5, n)
+    ).clip(0)
+    tot["operations.complaints"] = extra.poisson(np.maximum(0.2, 8 + 2.5 * quality)).astype(float)
     # continuous process plants: they run through weekends and holidays, output follows demand
     output = np.round(10000 * demand / 100 + rng.normal(0, 120, n))
     tot["operations.equipment_failures"] = failures
@@ -156,6 +212,15 @@ def simulate(*, days: int, seed: int, start: date) -> World:
     # HR: hires and attrition accumulate into headcount; cold weather raises absences
     hires = rng.poisson(np.where(workday, 1.1, 0.0)).astype(float)
     attrition = rng.poisson(np.where(workday, 0.8, 0.0)).astype(float)
+    # hiring surges: one team hires heavily for SURGE_DAYS (its projects slip HIRE_SLIP_LAG days later)
+    surge = np.zeros((n, len(SURGE_TEAMS)))
+    for k, d in enumerate(
+        _pick_days(extra, n, count=max(1, days // 240), margin=60, avoid=set(), holidays=hol, spacing=90)
+    ):
+        team = k % len(SURGE_TEAMS)
+        window = slice(d, min(n, d + SURGE_DAYS))
+        surge[window, team] = extra.poisson(np.where(workday[window], 1.2, 0.0))
+    hires = hires + surge.sum(axis=1)
     headcount = 480 + np.cumsum(hires - attrition)
     absences = np.round(0.02 * headcount + 1.0 * np.maximum(0, 18 - temp) + rng.normal(0, 2.5, n)).clip(0)
     hours = np.round((headcount - absences) * np.where(workday, 7.6, 0.3) + rng.normal(0, 40, n), 1)
@@ -173,6 +238,7 @@ def simulate(*, days: int, seed: int, start: date) -> World:
     tot["finance.expenses"] = (spend + payroll + 9000 + rng.normal(0, 600, n)).round(2)
 
     world = World(start=start, days=days, seed=seed, dates=dates, holidays=holidays, totals=tot, missing={})
+    world.latent = {"issue": issue, "quality": quality, "q3": q3, "surge": surge}
     taken: set[int] = set()
     for d in cascades:
         taken |= {d, d + CASCADE_LAG}
@@ -322,6 +388,19 @@ def _truth_relationships(world: World) -> None:
                 description=text,
             )
         )
+    for a, b, lag, _sign, text in DRIVERS:
+        r = _corr_at_lag(tot[a], tot[b], lag, miss[a.split(".")[0]], miss[b.split(".")[0]])
+        world.truth.append(
+            _truth_row(world, "driver", a, series_b=series_id(b), lag_days=lag, strength=r, description=text)
+        )
+        if a == "weather.temp_c":  # the same relation seen from the public weather series the site follows
+            for public in SITE_WEATHER:
+                row = _truth_row(
+                    world, "driver", a, series_b=series_id(b), lag_days=lag, description=f"{text} (public weather)"
+                )
+                row["series_a"] = public
+                row["truth_id"] = f"driver:{public}:{series_id(b)}:"
+                world.truth.append(row)
     for a, b, cause, text in CONFOUNDED:
         r = _corr_at_lag(tot[a], tot[b], 0, miss[a.split(".")[0]], miss[b.split(".")[0]])
         world.truth.append(
@@ -338,4 +417,17 @@ def _truth_relationships(world: World) -> None:
         )
 
 
-__all__ = ["CONFOUNDED", "GENERATOR_VERSION", "RELATIONSHIPS", "World", "robust_scale", "series_id", "simulate"]
+__all__ = [
+    "COMPLAINT_LAG",
+    "CONFOUNDED",
+    "GENERATOR_VERSION",
+    "Q3_DROP_FRACTION",
+    "Q3_DROP_PLATFORM",
+    "Q3_DROP_REGION",
+    "RELATIONSHIPS",
+    "World",
+    "q3_drop_share",
+    "robust_scale",
+    "series_id",
+    "simulate",
+]

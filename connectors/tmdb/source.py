@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import connectors.tmdb.client  # noqa: F401  (registers the id_list paginator)
+from connectors.core.connector import Partition, SourcePlan
 from connectors.tmdb.models import DiscoverMovie, MovieDetails
 
 REPLAY_AUTH = {"type": "bearer", "token": "replay-tmdb-token"}
@@ -47,4 +48,29 @@ def window(year: int) -> dict[str, str]:
     return {"primary_release_date.gte": f"{year}-01-01", "primary_release_date.lte": f"{year}-12-31"}
 
 
-__all__ = ["REPLAY_AUTH", "build_source", "window"]
+# What the bundled replay recording covers; a real run passes its own lists in the job config.
+DEFAULTS: dict[str, Any] = {"years": [2006, 2007, 2008, 2009, 2010], "also": [{"years": [2023, 2024]}]}
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """One discover partition per release year (movie details are planned from what it lands)."""
+    return [Partition("tmdb", "discover", window(int(y))) for y in opts["years"]]
+
+
+def children(endpoint: str, records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Movie ids found by a discover partition."""
+    return {"movie": [str(r["id"]) for r in records]} if endpoint == "discover" else {}
+
+
+PLAN = SourcePlan(
+    defaults=DEFAULTS,
+    first=first_stage,
+    children=children,
+    parent_endpoints=frozenset({"discover"}),
+    placeholders={"movie": "movie_id"},
+    max_in_flight=3,
+    replay_auth=REPLAY_AUTH,
+)
+
+
+__all__ = ["DEFAULTS", "PLAN", "REPLAY_AUTH", "build_source", "children", "first_stage", "window"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from connectors.core.connector import Partition, SourcePlan
+from connectors.core.geo import city_coordinates
+from connectors.errors import SpecError
 from connectors.weather.models import DAILY_VARIABLES, OpenMeteoArchive, OwmDaySummary
 
 REPLAY_AUTH = {"type": "api_key", "name": "appid", "location": "query", "key": "replay-owm-key"}
@@ -62,4 +65,39 @@ def day(lat: float, lon: float, when: date) -> dict[str, Any]:
     return {"lat": lat, "lon": lon, "date": when.isoformat()}
 
 
-__all__ = ["REPLAY_AUTH", "archive_window", "build_source", "day"]
+DEFAULTS: dict[str, Any] = {
+    "cities": ["Seattle", "New York"],
+    "years": [2012, 2013, 2014, 2015],
+    "owm_days": {"start": "2015-01-01", "end": "2015-01-31"},
+    # the bundled public window (synthetic, connectors/synth/public.py): the enterprise regions' cities
+    "also": [{"cities": ["New York", "Atlanta", "Chicago", "Los Angeles", "London", "Berlin"], "years": [2023, 2024]}],
+}
+
+
+def first_stage(opts: dict[str, Any], config: dict[str, Any]) -> list[Partition]:
+    """Yearly archive windows per place (Open-Meteo), or one partition per place and day (OpenWeatherMap)."""
+    places = []
+    for city in opts["cities"]:
+        try:
+            places.append(city_coordinates(city) if isinstance(city, str) else (float(city[0]), float(city[1])))
+        except KeyError as exc:
+            raise SpecError(str(exc.args[0]), hint="use a known city or a [lat, lon] pair") from exc
+    if _provider() == "openweathermap":
+        days = opts["owm_days"]
+        start, end = date.fromisoformat(days["start"]), date.fromisoformat(days["end"])
+        return [
+            Partition("weather", "day_summary", day(lat, lon, date.fromordinal(d)))
+            for lat, lon in places
+            for d in range(start.toordinal(), end.toordinal() + 1)
+        ]
+    return [
+        Partition("weather", "archive", archive_window(lat, lon, date(y, 1, 1), date(y, 12, 31)))
+        for lat, lon in places
+        for y in opts["years"]
+    ]
+
+
+PLAN = SourcePlan(defaults=DEFAULTS, first=first_stage, replay_auth=REPLAY_AUTH)
+
+
+__all__ = ["DEFAULTS", "PLAN", "REPLAY_AUTH", "archive_window", "build_source", "day", "first_stage"]

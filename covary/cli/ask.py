@@ -21,7 +21,7 @@ def _http(url: str, token: str | None, path: str, **kwargs: Any) -> dict[str, An
     try:
         r = httpx.post(target, headers={"Authorization": f"Bearer {token}"}, timeout=120, **kwargs)
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach {target}: {exc}", hint="is `covary serve up` running?", code=EXIT_ERROR) from None
+        raise fail(f"cannot reach {target}: {exc}", hint="is `covary serve up` running?", code=EXIT_ERROR) from exc
     try:
         data = r.json()
     except ValueError:

@@ -226,7 +226,7 @@ def register(app: typer.Typer) -> None:
         try:
             doc = show_finding(_lake(), key, run_id=run_id)
         except FindingNotFoundError as exc:
-            raise fail(exc.message, hint=exc.hint) from None
+            raise fail(exc.message, hint=exc.hint) from exc
         if as_json:
             emit_json(doc)
             return

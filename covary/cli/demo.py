@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,28 @@ def libraries_to_log(path: Path) -> Iterator[IO[str]]:
                         handler.setStream(sys.__stderr__)
 
 
+def serve_explorer() -> dict[str, Any]:
+    """``covary demo --serve``: the local query service (started unless it already answers) and a viewer key
+    for the explorer page. Orchestration lives here, in the CLI; no job starts the service."""
+    from covary.cli.serve import running_url, start_local
+    from covary.settings import get_settings
+    from serve.auth import KeyStore
+
+    settings = get_settings()
+    url = running_url() or start_local(settings.serve.host, settings.serve.port)["url"]
+    key, token = KeyStore(settings.api_keys_path).create("viewer", name="demo explorer")
+    return {
+        "url": url,
+        "key_id": key.key_id,
+        "token": token,
+        "lines": [
+            f"explorer: {url}/  (log in with the viewer token below; API docs at {url}/docs)",
+            f"viewer token (shown once): {token}",
+            "stop the service with `covary serve down`",
+        ],
+    }
+
+
 def register(app: typer.Typer) -> None:
     from jobs.demo import steps as demo_steps
 
@@ -102,6 +125,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             with libraries_to_log(log_path) as out:
                 result = run_job("demo", config)
+                if serve:
+                    result["explorer"] = serve_explorer()
             out.write(json.dumps(result, indent=2, default=str) + "\n")
             return
 
@@ -119,6 +144,12 @@ def register(app: typer.Typer) -> None:
                     console.print(f"    {k}: {v}", highlight=False, markup=False)
 
             result = run_job("demo", config | {"on_step_start": started, "on_step_done": done})
+            if serve:
+                started("query service and explorer")
+                began = time.perf_counter()
+                explorer = serve_explorer()
+                seconds = round(time.perf_counter() - began, 1)
+                done("query service and explorer", {"seconds": seconds, "lines": explorer["lines"]})
         table = Table("table", "version", "rows", "files", title="lakehouse")
         for t in result["tables"]:
             table.add_row(t["table"], str(t["version"]), str(t["rows"]), str(t["files"]))

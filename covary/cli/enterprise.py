@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(7, help="Random seed: the same seed gives the same systems and truth."),
         start: str = typer.Option("2023-01-01", help="First simulated day (ISO date)."),
         entities: bool = typer.Option(True, help="Also emit messy customer/product records (issue 7)."),
+        scale: int = typer.Option(50_000, help="Order lines to generate, streamed in batches (10^7 for benchmarks)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Generate synthetic CRM, ads, finance, HR, support and plant systems with planted ground truth."""
@@ -61,6 +62,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             start=date.fromisoformat(start),
             with_entities=entities,
+            scale=scale,
         ).as_dict()
         if as_json:
             emit_json(result)
@@ -68,6 +70,13 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"synthetic systems {result['start']} .. {result['end']} (seed {seed}), load {result['load_id']}")
         for system, n in result["records"].items():
             typer.echo(f"  {system:<11} {n:>7,} records")
+        for table, n in (result.get("tables") or {}).items():
+            typer.echo(f"  {table:<31} {n:>9,} records")
+        for name, c in (result.get("cleaning") or {}).items():
+            typer.echo(
+                f"  cleaned {name}: {c['exported']:,} exported, {c['duplicates']:,} duplicates dropped, "
+                f"{c['quarantined']:,} quarantined (ops.quarantine), {c['renamed']:,} with a renamed column"
+            )
         typer.echo(f"  gold series: {result['series']} (gold.series_values, domain per system)")
         truth = ", ".join(f"{v} {k}" for k, v in result["truth"].items())
         typer.echo(f"  planted truth (gold.synth_truth): {truth}")

@@ -15,7 +15,7 @@ def _config(config_json: str | None) -> dict:
     try:
         value = json.loads(config_json)
     except json.JSONDecodeError as exc:
-        raise fail(f"--config-json is not valid JSON: {exc}") from None
+        raise fail(f"--config-json is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise fail("--config-json must be a JSON object")
     return value

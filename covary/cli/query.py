@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -20,10 +19,12 @@ from covary.settings import get_settings
 def _http(url: str, token: str | None, path: str, body: dict[str, Any]) -> dict[str, Any]:
     if not token:
         raise fail("--url needs a token", hint="pass --token or set COVARY_TOKEN (`covary serve keys create`)")
+    import httpx  # only for --url: a local question never loads it
+
     try:
         r = httpx.post(f"{url.rstrip('/')}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach {url}: {exc}", hint="is `covary serve up` running?", code=1) from None
+        raise fail(f"cannot reach {url}: {exc}", hint="is `covary serve up` running?", code=1) from exc
     data = r.json() if r.headers.get("content-type", "").startswith("application/json") else {"error": r.text}
     if r.status_code >= 400:
         data = data if isinstance(data, dict) else {"error": data}
@@ -121,16 +122,16 @@ def _run(kind: str, text: str, *, url: str | None, token: str | None, max_rows: 
             _audit(f"cli:{kind}", text, 400, None, started, exc.reason)
             if as_json:
                 emit_json({"error": exc.message, "blocked": True, "reason": exc.reason, "hint": exc.hint})
-                raise typer.Exit(EXIT_USAGE) from None
+                raise typer.Exit(EXIT_USAGE) from exc
             raise
         except CannotAnswerError as exc:
             _audit(f"cli:{kind}", text, 422, None, started, None)
             body = {"error": exc.message, "hint": exc.hint, "understood": exc.understood, "status": 422}
             if as_json:
                 emit_json(body)
-                raise typer.Exit(EXIT_USAGE) from None
+                raise typer.Exit(EXIT_USAGE) from exc
             said = _understood(exc.understood)
-            raise fail(exc.message + (f" (understood: {said})" if said else ""), hint=exc.hint) from None
+            raise fail(exc.message + (f" (understood: {said})" if said else ""), hint=exc.hint) from exc
         finally:
             service.close()
         _audit(f"cli:{kind}", text, 200, data.get("row_count", 0), started, None)

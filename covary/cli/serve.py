@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -41,6 +40,8 @@ def _alive(pid: int) -> bool:
 
 
 def _probe(url: str, token: str | None = None) -> dict[str, Any]:
+    import httpx  # loaded when probing, not by every CLI command (they all register this module)
+
     out: dict[str, Any] = {"url": url}
     try:
         out["live"] = httpx.get(f"{url}/v1/healthz", timeout=3).status_code == 200
@@ -51,6 +52,52 @@ def _probe(url: str, token: str | None = None) -> dict[str, Any]:
         out["live"] = False
         out["error"] = str(exc)
     return out
+
+
+def start_local(host: str, port: int, config: Path | None = None, wait_s: float = 240.0) -> dict[str, Any]:
+    """Start the query service daemon (``serve.query.daemon``) in the background; wait until it answers."""
+    url = f"http://{host}:{port}"
+    state = _read_state()
+    if state and _alive(state["pid"]):
+        raise fail(f"already running (pid {state['pid']}) at {state['url']}", hint="`covary serve down` first")
+    state_file = _state_file()
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    ready = state_file.with_name("ready.json")
+    ready.unlink(missing_ok=True)
+    log_path = state_file.with_name("serve.log")
+    cmd = [
+        sys.executable,
+        "-m",
+        "serve.query.daemon",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--ready-file",
+        str(ready),
+        *(["--config", str(config)] if config else []),
+    ]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    state = {"pid": proc.pid, "url": url, "log": str(log_path), "started": time.time()}
+    state_file.write_text(json.dumps(state))
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            state_file.unlink(missing_ok=True)
+            raise fail(f"the service exited with code {proc.returncode}", hint=f"see {log_path}", code=1)
+        if ready.exists() and _probe(url).get("live"):
+            return {"url": url, "pid": proc.pid, "docs": f"{url}/docs", "log": str(log_path)}
+        time.sleep(1.0)
+    raise fail(f"the service did not answer within {wait_s:.0f}s", hint=f"see {log_path}", code=1)
+
+
+def running_url() -> str | None:
+    """The URL of the local service ``serve up`` started, when its process is alive and it answers."""
+    state = _read_state()
+    if state and _alive(state["pid"]) and _probe(state["url"]).get("live"):
+        return str(state["url"])
+    return None
 
 
 def register(app: typer.Typer) -> None:
@@ -89,41 +136,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"serving on {url} (Ctrl-C to stop)")
             daemon_main(["--host", host, "--port", str(port), *(["--config", str(config)] if config else [])])
             return
-        state = _read_state()
-        if state and _alive(state["pid"]):
-            raise fail(f"already running (pid {state['pid']}) at {state['url']}", hint="`covary serve down` first")
-        state_file = _state_file()
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        ready = state_file.with_name("ready.json")
-        ready.unlink(missing_ok=True)
-        log_path = state_file.with_name("serve.log")
-        cmd = [
-            sys.executable,
-            "-m",
-            "serve.query.daemon",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--ready-file",
-            str(ready),
-            *(["--config", str(config)] if config else []),
-        ]
-        with log_path.open("ab") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        state = {"pid": proc.pid, "url": url, "log": str(log_path), "started": time.time()}
-        state_file.write_text(json.dumps(state))
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                state_file.unlink(missing_ok=True)
-                raise fail(f"the service exited with code {proc.returncode}", hint=f"see {log_path}", code=1)
-            if ready.exists() and _probe(url).get("live"):
-                ready_info = {"url": url, "pid": proc.pid, "docs": f"{url}/docs", "log": str(log_path)}
-                emit_json(ready_info) if as_json else typer.echo(f"serving on {url} (docs {url}/docs, pid {proc.pid})")
-                return
-            time.sleep(1.0)
-        raise fail(f"the service did not answer within {wait_s:.0f}s", hint=f"see {log_path}", code=1)
+        ready_info = start_local(host, port, config, wait_s)
+        emit_json(ready_info) if as_json else typer.echo(f"serving on {url} (docs {url}/docs, pid {ready_info['pid']})")
 
     @serve_app.command("down")
     def down(as_json: bool = typer.Option(False, "--json")) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pyarrow.compute as pc
 import ray
 
-from connectors.synth.calendar import us_business_holidays
 from covary import metrics
+from covary.calendar import us_business_holidays
 from jobs.anomaly.alerts import Link, cross_alerts, lagged_links
 from jobs.anomaly.detect import DetectorConfig, SeriesScores, find_anomalies, score_series, unsuitable
 from jobs.common import tracking

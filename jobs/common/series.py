@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.synth.calendar import us_business_holidays
+from covary.calendar import us_business_holidays
 from jobs.common.errors import SeriesNotFoundError
 from lakehouse import Lakehouse
 

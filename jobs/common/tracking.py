@@ -67,7 +67,7 @@ def experiment(name: str, settings: Settings | None = None) -> str:
             raise TrackingUnavailableError(
                 f"MLflow tracking at {mlflow.get_tracking_uri()} is unreachable: {exc}",
                 hint="start the server or unset COVARY_MLFLOW__TRACKING_URI to use the local sqlite store",
-            ) from None
+            ) from exc
         raise
     mlflow.set_experiment(experiment_id=exp_id)
     return str(exp_id)
@@ -129,8 +129,8 @@ def show_model(name: str) -> dict[str, Any]:
     c = client()
     try:
         m = c.get_registered_model(name)
-    except Exception:
-        raise ModelNotFoundError(f"no registered model {name!r}", hint="list them with `covary model list`") from None
+    except Exception as exc:
+        raise ModelNotFoundError(f"no registered model {name!r}", hint="list them with `covary model list`") from exc
     versions = []
     for v in sorted(c.search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version)):
         metrics: dict[str, float] = {}
@@ -167,10 +167,10 @@ def promote(name: str, version: str | int, alias: str = CHAMPION) -> dict[str, A
     c = client()
     try:
         c.get_model_version(name, str(version))
-    except Exception:
+    except Exception as exc:
         raise ModelNotFoundError(
             f"model {name!r} has no version {version}", hint=f"see the versions with `covary model show {name}`"
-        ) from None
+        ) from exc
     previous = None
     try:
         previous = c.get_model_version_by_alias(name, alias).version

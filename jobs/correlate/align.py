@@ -93,7 +93,7 @@ def _as_time(values: Any, column: str) -> pd.DatetimeIndex:
     except (ValueError, TypeError) as exc:
         raise InputShapeError(
             f"time column {column!r} is not parseable as dates: {exc}", hint="use ISO dates or timestamps"
-        ) from None
+        ) from exc
     return index
 
 

@@ -251,6 +251,7 @@ def discover(
     panel, dropped = _prepare_panel(panel, opts)
     if opts.max_lag is None:  # the Python API's fixed default; lake runs and the CLI choose by frequency
         opts = opts.with_(max_lag=LIBRARY_MAX_LAG)
+    max_lag: int = LIBRARY_MAX_LAG if opts.max_lag is None else opts.max_lag
     prep, extra = prepare(panel, opts)
     n, n_series = prep.z.shape
     timings["prepare_s"] = time.perf_counter() - t0
@@ -260,9 +261,9 @@ def discover(
     total_pairs = n_series * (n_series - 1) // 2
     est_pairs = max(1, total_pairs)  # screening keeps the exhaustive run's draws: same p-values for survivors
     draws = opts.null_draws or nulls.choose_draws(
-        kind=opts.null, pairs=est_pairs, n=n, max_lag=opts.max_lag, flop_budget=opts.flop_budget
+        kind=opts.null, pairs=est_pairs, n=n, max_lag=max_lag, flop_budget=opts.flop_budget
     )
-    plan = nulls.make_plan(opts.null, n=n, max_lag=opts.max_lag, draws=draws, seed=opts.seed, block_length=block_length)
+    plan = nulls.make_plan(opts.null, n=n, max_lag=max_lag, draws=draws, seed=opts.seed, block_length=block_length)
     t1 = time.perf_counter()
     collect = screen.collect_for(opts, total_pairs, include_all=include_all)
     blocks = execute.block_pairs(n_series, opts.block_size)
@@ -299,7 +300,7 @@ def discover(
             rplan = nulls.make_plan(
                 opts.null,
                 n=n,
-                max_lag=opts.max_lag,
+                max_lag=max_lag,
                 draws=opts.refine_draws,
                 seed=opts.seed,
                 stream=1,

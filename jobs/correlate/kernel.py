@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections.abc import Callable
@@ -265,16 +266,58 @@ def view_members(plan: NullPlan) -> tuple[np.ndarray, np.ndarray]:
     return members, start
 
 
+def segments(ta: int, tb: int, *, diagonal: bool, parts: int) -> list[tuple[int, int, int, int]]:
+    """Rectangles (r0, r1, c0, c1) of the (ta, tb) pair grid that the null GEMMs cover.
+
+    Off-diagonal blocks: ``parts`` row bands covering everything. Diagonal blocks (pairs a < b only):
+    row bands of the upper triangle, band k covering columns from its first row on, so the GEMMs skip
+    the lower triangle (10/16 of the square with 4 bands instead of all of it). The bands are disjoint,
+    so threads that own different bands write the shared maxima without locks.
+    """
+    bands = max(1, min(ta, parts if not diagonal else max(parts, 4)))
+    edges = np.linspace(0, ta, bands + 1).round().astype(int)
+    out = []
+    for r0, r1 in itertools.pairwise(edges):
+        if r1 <= r0:
+            continue
+        c0 = int(r0) if diagonal else 0
+        if c0 < tb:
+            out.append((int(r0), int(r1), c0, tb))
+    return out
+
+
+def _balance(segs: list[tuple[int, int, int, int]], workers: int) -> list[list[tuple[int, int, int, int]]]:
+    """Greedy largest-first assignment of segments to workers by area (flops)."""
+    loads = [0] * workers
+    owned: list[list[tuple[int, int, int, int]]] = [[] for _ in range(workers)]
+    for s in sorted(segs, key=lambda s: -(s[1] - s[0]) * (s[3] - s[2])):
+        w = loads.index(min(loads))
+        owned[w].append(s)
+        loads[w] += (s[1] - s[0]) * (s[3] - s[2])
+    return [o for o in owned if o]
+
+
 def null_maxima_numpy(
-    za: np.ndarray, zb: np.ndarray, plan: NullPlan, norm: np.ndarray, chunk: int = 8, threads: int | None = None
+    za: np.ndarray,
+    zb: np.ndarray,
+    plan: NullPlan,
+    norm: np.ndarray,
+    chunk: int = 8,
+    threads: int | None = None,
+    *,
+    diagonal: bool = False,
 ) -> np.ndarray:
     """max over lags of |r*| for every draw and pair -> (B, ta, tb).
 
     One ``(ta, n) @ (n, tb)`` GEMM per distinct view, with no copies for circular shifts: view ``o`` of
-    the doubled matrix ``[zb; zb]`` is the contiguous row slice ``o:o+n``. Views are spread over a thread
-    pool (one per core, each GEMM single-threaded: small GEMMs scale better this way than with BLAS
-    threads), every thread folds |r| into its own running maxima per draw, and the partial maxima are
-    merged at the end. Permutation plans gather each view's rows first. ``chunk`` is kept for callers.
+    the doubled matrix ``[zb; zb]`` is the contiguous row slice ``o:o+n`` (BLAS reads it in place).
+    The pair grid is cut into disjoint row bands (:func:`segments`; for a diagonal block only the upper
+    triangle, ``diagonal=True``), each band owned by one thread of a pool (one per core, single-threaded
+    BLAS each: no barrier between BLAS threads, so a loaded core slows only its own band). A thread runs
+    every view's GEMM for its bands into a preallocated buffer and folds ``|r|`` into the one shared
+    maxima array in place — no per-thread copies and no merge. For a diagonal block the entries below
+    the diagonal are left at 0 (callers read pairs a < b only). Permutation plans gather each view's rows
+    first. ``chunk`` is kept for callers.
     """
     from threadpoolctl import threadpool_limits
 
@@ -287,7 +330,9 @@ def null_maxima_numpy(
     zb2 = np.concatenate([zbc, zbc[: n - 1]]) if offs is not None else zbc
     members, start = view_members(plan)
     n_views = plan.views.shape[0]
-    workers = max(1, min(threads or blas_threads(), n_views))
+    workers = max(1, threads or blas_threads())
+    owned = _balance(segments(ta, tb, diagonal=diagonal and ta == tb, parts=workers), workers)
+    maxima = np.zeros((plan.draws, ta, tb), dtype=dtype)
 
     def operand(v: int) -> np.ndarray:
         if offs is not None:
@@ -295,24 +340,27 @@ def null_maxima_numpy(
             return zb2[o : o + n]
         return zbc[plan.views[v]]
 
-    def work(views: range) -> np.ndarray:
-        acc = np.zeros((plan.draws, ta, tb), dtype=dtype)
-        for v in views:
-            prod = zat @ operand(v)
-            np.abs(prod, out=prod)
-            for j in members[start[v] : start[v + 1]]:
-                np.maximum(acc[j], prod, out=acc[j])
-        return acc
+    def work(segs: list[tuple[int, int, int, int]]) -> None:
+        bufs = [np.empty((r1 - r0, c1 - c0), dtype=dtype) for r0, r1, c0, c1 in segs]
+        heads = [zat[r0:r1] for r0, r1, _, _ in segs]
+        for v in range(n_views):
+            rhs = operand(v)
+            draws = members[start[v] : start[v + 1]]
+            if draws.size == 0:
+                continue
+            for (r0, r1, c0, c1), buf, head in zip(segs, bufs, heads, strict=True):
+                np.matmul(head, rhs[:, c0:c1], out=buf)
+                np.abs(buf, out=buf)
+                for j in draws:
+                    dst = maxima[j, r0:r1, c0:c1]
+                    np.maximum(dst, buf, out=dst)
 
     with threadpool_limits(1, user_api="blas"):
-        if workers == 1:
-            maxima = work(range(n_views))
+        if len(owned) == 1:
+            work(owned[0])
         else:
-            with ThreadPoolExecutor(workers) as pool:
-                parts = list(pool.map(work, [range(w, n_views, workers) for w in range(workers)]))
-            maxima = parts[0]
-            for part in parts[1:]:
-                np.maximum(maxima, part, out=maxima)
+            with ThreadPoolExecutor(len(owned)) as pool:
+                list(pool.map(work, owned))
     maxima /= norm.astype(dtype)
     return maxima
 
@@ -353,11 +401,19 @@ def null_maxima_torch(
 
 
 def null_maxima(
-    za: np.ndarray, zb: np.ndarray, plan: NullPlan, norm: np.ndarray, *, backend: str, device: str
+    za: np.ndarray,
+    zb: np.ndarray,
+    plan: NullPlan,
+    norm: np.ndarray,
+    *,
+    backend: str,
+    device: str,
+    diagonal: bool = False,
 ) -> np.ndarray:
+    """Null maxima of a block; ``diagonal``: a block of a series set with itself (only pairs a < b are read)."""
     if backend == "torch":
         return null_maxima_torch(za, zb, plan, norm, device=device)
-    return null_maxima_numpy(za, zb, plan, norm)
+    return null_maxima_numpy(za, zb, plan, norm, diagonal=diagonal)
 
 
 def summarise_null(
@@ -450,7 +506,8 @@ def compute_block(
     """Observed best-lag statistic, raw r, n_eff and null summaries of the pairs (ia x ib), a < b.
 
     ``keep_p``: return only pairs whose :func:`p_lower_bound` is <= keep_p (all others cannot be
-    significant at FDR level keep_p); the block's bound histogram and pair count are always returned.
+    significant at FDR level keep_p); the block's bound histogram and pair count are always returned, and
+    the null summaries (exceedances, sum-log, per-draw maxima) are computed for the kept pairs only.
     ``screen``: also skip the null draws of the pairs that are not kept (two-stage screening). The kept
     pairs get exactly the statistics they get without screening. ``bound_only``: stop after the histogram
     (the first pass of a compact run, which sets ``keep_p`` from :func:`bh_rejections_bound`).
@@ -489,9 +546,19 @@ def compute_block(
             norm = np.full((1, 1), float(prep.z.shape[0]))
         else:
             norm = np.maximum(prep.mask[:, ia].astype(np.float64).T @ prep.mask[:, ib].astype(np.float64), 1.0)
-        maxima = null_maxima(prep.z[:, ia], prep.z[:, ib], plan, norm, backend=prep.backend, device=prep.device)
+        maxima = null_maxima(
+            prep.z[:, ia], prep.z[:, ib], plan, norm, backend=prep.backend, device=prep.device, diagonal=diagonal
+        )
         flat = maxima[:, rows, cols]
-        null_flops = 2.0 * prep.z.shape[0] * ia.size * ib.size * (plan.views.shape[0] + lags.size)
+        area = ia.size * ib.size
+        if diagonal and prep.backend != "torch":  # the GEMMs cover the upper-triangle bands only
+            area = sum((r1 - r0) * (c1 - c0) for r0, r1, c0, c1 in segments(ia.size, ib.size, diagonal=True, parts=1))
+        null_flops = 2.0 * prep.z.shape[0] * area * plan.views.shape[0] + observed_flops
+    null_pairs = int(flat.shape[1])
+    if not keep.all():  # compact run (bh/by): summarise only the pairs sent back; umax is for maxT only
+        rows, cols, stat, n_eff_bart, n_eff_tail = (v[keep] for v in (rows, cols, stat, n_eff_bart, n_eff_tail))
+        flat = flat[:, keep]
+        keep = np.ones(rows.size, dtype=bool)
     exceed, sumlog, umax = summarise_null(flat, stat, n_eff_tail, prep.var_factor)
     rows, cols = rows[keep], cols[keep]
     best = idx[rows, cols]
@@ -514,7 +581,7 @@ def compute_block(
         flops=observed_flops + null_flops,
         hist=hist,
         seen=seen,
-        nulls=int(flat.shape[1]),
+        nulls=null_pairs,
     )
 
 
@@ -537,6 +604,7 @@ __all__ = [
     "pair_norm",
     "per_lag_p",
     "r_at_lags",
+    "segments",
     "shift_offsets",
     "standard_score",
     "summarise_null",

@@ -26,6 +26,7 @@ STEPS: list[tuple[str, str, str] | tuple[str, str]] = [
     ("index", "RAG index: documents -> all-MiniLM-L6-v2 -> Milvus", "jobs.index:demo_step"),
     ("report", "weekly insights report with correlation-change alerts", "jobs.report:demo_step"),
     ("explorer", "explorer web page (with --serve)", "jobs.report.explorer:run"),
+    ("query-profile", "query data profile, cached so a cold `covary query` skips it", "serve.query.service:demo_step"),
 ]
 
 

@@ -40,7 +40,7 @@ def raw_records() -> list[dict[str, Any]]:
 @ray.remote(**ray_retry_options())
 def _to_observations(payloads: list[str]) -> list[dict[str, Any]]:
     """Parse raw payloads into typed (series, quarter start, value) rows."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for payload in payloads:
         record = json.loads(payload)
         ts = date(int(record["year"]), 3 * (int(record["quarter"]) - 1) + 1, 1)
@@ -50,7 +50,7 @@ def _to_observations(payloads: list[str]) -> list[dict[str, Any]]:
 
 def run(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
     fetched = datetime.now(UTC)
-    bronze = []
+    bronze: list[dict[str, Any]] = []
     for rec in raw_records():
         payload = json.dumps(rec, sort_keys=True)
         bronze.append(

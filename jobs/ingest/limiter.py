@@ -21,11 +21,15 @@ class TokenBucketActor:
     """
 
     def __init__(self, rate: float, burst: float) -> None:
-        self.interval = 1.0 / rate
-        self.tolerance = max(0.0, burst - 1.0) * self.interval
+        self.configure(rate, burst)
         self.tat = time.monotonic()  # theoretical arrival time of the next request
         self.granted = 0
         self.paused_s = 0.0
+
+    def configure(self, rate: float, burst: float) -> None:
+        """Set the limit (a job that finds the actor of an earlier job with another spec applies its own)."""
+        self.interval = 1.0 / rate
+        self.tolerance = max(0.0, burst - 1.0) * self.interval
 
     def reserve(self, cost: float = 1.0) -> float:
         now = time.monotonic()
@@ -48,9 +52,12 @@ class TokenBucketActor:
 def limiter_actor(source: str, rate: float, burst: float | None, *, namespace: str | None = None) -> Any:
     """The source's bucket actor (created on first use, shared by name across the cluster)."""
     name = ACTOR_PREFIX + source
-    return TokenBucketActor.options(  # type: ignore[attr-defined]
+    burst = burst or max(1.0, rate)
+    actor = TokenBucketActor.options(  # type: ignore[attr-defined]
         name=name, namespace=namespace, get_if_exists=True, lifetime=None
-    ).remote(rate, burst or max(1.0, rate))
+    ).remote(rate, burst)
+    actor.configure.remote(rate, burst)  # an existing actor (get_if_exists) keeps nothing of an older spec
+    return actor
 
 
 class ClusterLimiter:

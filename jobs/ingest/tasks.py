@@ -15,15 +15,13 @@ import pyarrow.compute as pc
 import ray
 
 from jobs.ingest.errors import IngestConfigError
-from jobs.ingest.plan import PARENT_ENDPOINTS, Partition, children_of
+from jobs.ingest.plan import FINALIZE_ONLY, PARENT_ENDPOINTS, Partition, children_of
 from jobs.runtime import ray_retry_options
 from lakehouse import BatchKey, Lakehouse, TableNotFoundError
 
 log = logging.getLogger(__name__)
 
 LEDGER = "ops.ingest_partitions"
-# silver of these is built once all their partitions landed (it joins records of several endpoints)
-FINALIZE_ONLY = {("pokeapi", "pokemon")}
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,11 @@ class PartitionJob:
     base_url: str | None = None
     namespace: str | None = None
     chaos: dict[str, Any] | None = None
+    local: bool = False
+    """Run in this process with the spec's in-process rate limiter (the sequential executor), no Ray."""
+    events: dict[str, dict[str, Any]] | None = None
+    """The partition's ledger events as the driver read them (batched): when given, the task neither reads
+    nor writes the ledger; the driver recorded 'started' before submitting and records 'done' from the result."""
 
 
 def _ledger(lake: Lakehouse, run_key: str, partition_id: str) -> dict[str, dict[str, Any]]:
@@ -46,8 +49,9 @@ def _ledger(lake: Lakehouse, run_key: str, partition_id: str) -> dict[str, dict[
     return {r["event"]: r for r in lake.read(LEDGER, filter=expr).to_pylist()}
 
 
-def _event(lake: Lakehouse, job: PartitionJob, event: str, **values: Any) -> None:
-    row = {
+def ledger_row(job: PartitionJob, event: str, **values: Any) -> dict[str, Any]:
+    """One ``ops.ingest_partitions`` row of ``job``'s partition."""
+    return {
         "run_key": job.run_key,
         "partition_id": job.part.id,
         "event": event,
@@ -59,6 +63,17 @@ def _event(lake: Lakehouse, job: PartitionJob, event: str, **values: Any) -> Non
         "pid": os.getpid(),
         "at": datetime.now(UTC),
     } | values
+
+
+def ledger_batch(run_key: str, rows: list[dict[str, Any]]) -> BatchKey:
+    """The idempotency key of a batch of ledger rows (the same rows always get the same key)."""
+    ids = sorted(f"{r['partition_id']}|{r['event']}|{r['run_seq']}" for r in rows)
+    digest = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:20]
+    return BatchKey(f"ingest/{run_key}/events/{digest}")
+
+
+def _event(lake: Lakehouse, job: PartitionJob, event: str, **values: Any) -> None:
+    row = ledger_row(job, event, **values)
     lake.write(LEDGER, [row], mode="append", batch=BatchKey(f"ingest/{job.run_key}/{job.part.short_id}/{event}"))
 
 
@@ -90,14 +105,15 @@ def _crash_here(job: PartitionJob) -> None:
 
 def run_partition_job(job: PartitionJob) -> dict[str, Any]:
     """Run one partition; safe to repeat: a done partition is skipped, a half-done one continues."""
-    import connectors.tmdb.client  # noqa: F401  (registers the id_list paginator in this worker)
+    import connectors.core.registry  # noqa: F401  (registers every connector's paginators in this worker)
     from connectors.core import run_partition
     from connectors.core.state import read_state
     from jobs.ingest.limiter import ClusterLimiter
 
     lake = Lakehouse.from_settings(root=job.lake_root)  # credentials from this worker's settings, not the task
     part = job.part
-    events = _ledger(lake, job.run_key, part.id)
+    by_driver = job.events is not None
+    events = job.events if job.events is not None else _ledger(lake, job.run_key, part.id)
     if "done" in events:  # resumed run: nothing to redo, but children are planned from what landed
         done = events["done"]
         parent = (part.source, part.endpoint) in PARENT_ENDPOINTS
@@ -110,6 +126,7 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
             "silver_rows": done["silver_rows"] or 0,
             "children": children_of(part.source, part.endpoint, landed),
             "skipped": True,
+            "run_seq": int(done["run_seq"]) if done.get("run_seq") is not None else None,
             "requests": 0,
         }
     state = read_state(lake, part.source, part.endpoint, part.key)
@@ -117,10 +134,12 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
         run_seq = int(events["started"]["run_seq"])
     else:
         run_seq = state.run_seq + 1
+        if by_driver:  # the driver records 'started' before it submits; without it a retry could refetch
+            raise IngestConfigError(f"{part.id}: no 'started' event from the driver", hint="a bug in jobs.ingest")
         _event(lake, job, "started", run_seq=run_seq)
     summary: dict[str, Any] = {"requests": 0, "retries": 0, "waited_s": 0.0, "quarantined": 0}
     if state.run_seq < run_seq:  # bronze run not complete yet: run (or resume) it
-        limiter = ClusterLimiter(part.source, namespace=job.namespace)
+        limiter = None if job.local else ClusterLimiter(part.source, namespace=job.namespace)
         summary = run_partition(
             job.spec,
             part.endpoint,
@@ -133,12 +152,12 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
     _crash_here(job)
     records = _bronze_records(lake, part, run_seq)
     ctx = dict(part.partition)
-    if (part.source, part.endpoint) == ("spotify", "tracks"):
-        ctx["audio_features"] = _audio_features(job, [str(r["id"]) for r in records])
+    ctx |= _context(job, records)  # extra mapping context the connector fetches (e.g. Spotify audio features)
     silver_rows, quarantined = 0, 0
     if (part.source, part.endpoint) not in FINALIZE_ONLY:
         silver_rows, quarantined = write_silver(lake, job.run_key, part, records, ctx)
-    _event(lake, job, "done", run_seq=run_seq, records=len(records), silver_rows=silver_rows)
+    if not by_driver:
+        _event(lake, job, "done", run_seq=run_seq, records=len(records), silver_rows=silver_rows)
     return {
         "id": part.id,
         "source": part.source,
@@ -148,6 +167,7 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
         "quarantined": summary.get("quarantined", 0) + quarantined,
         "children": children_of(part.source, part.endpoint, records),
         "skipped": False,
+        "run_seq": run_seq,
         "requests": summary.get("requests", 0),
         "retries": summary.get("retries", 0),
         "waited_s": summary.get("waited_s", 0.0),
@@ -155,14 +175,18 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
     }
 
 
-def _audio_features(job: PartitionJob, ids: list[str]) -> list[dict[str, Any]] | None:
+def _context(job: PartitionJob, records: list[dict[str, Any]]) -> dict[str, Any]:
     from connectors.core import RunOptions, make_client, parse_spec
-    from connectors.spotify.source import audio_features
+    from connectors.core.registry import get_connector
     from jobs.ingest.limiter import ClusterLimiter
 
-    options = RunOptions(base_url=job.base_url, limiter=ClusterLimiter("spotify", namespace=job.namespace))
-    with make_client(parse_spec(job.spec, origin="connectors.spotify"), options) as client:
-        return audio_features(client, ids)
+    hook = get_connector(job.part.source).plan.context.get(job.part.endpoint)
+    if hook is None:
+        return {}
+    limiter = None if job.local else ClusterLimiter(job.part.source, namespace=job.namespace)
+    options = RunOptions(base_url=job.base_url, limiter=limiter)
+    with make_client(parse_spec(job.spec, origin=f"connectors.{job.part.source}"), options) as client:
+        return hook(client, records)
 
 
 def write_silver(
@@ -192,4 +216,37 @@ def ingest_partition(job: PartitionJob) -> dict[str, Any]:
     return run_partition_job(job)
 
 
-__all__ = ["FINALIZE_ONLY", "PartitionJob", "ingest_partition", "run_partition_job", "write_silver"]
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3)
+class PartitionWorker:
+    """A long-lived worker of one source: runs its partitions (``max_concurrency`` at once, in threads).
+
+    It keeps its process warm between partitions: imports, open Delta tables and the log snapshots of the
+    load ledger and cursors (read incrementally), so a partition pays only for its own pages and commits.
+    A worker that dies (``os._exit``, OOM, node lost) is restarted and its partitions are retried; a
+    transient error is retried like the task's; every step is idempotent, so nothing lands twice.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.partitions = 0
+
+    @ray.method(retry_exceptions=ray_retry_options()["retry_exceptions"])  # type: ignore[untyped-decorator,misc]
+    def run(self, job: PartitionJob) -> dict[str, Any]:
+        self.partitions += 1
+        return run_partition_job(job)
+
+    def ping(self) -> dict[str, Any]:
+        return {"source": self.source, "pid": os.getpid(), "partitions": self.partitions}
+
+
+__all__ = [
+    "FINALIZE_ONLY",
+    "LEDGER",
+    "PartitionJob",
+    "PartitionWorker",
+    "ingest_partition",
+    "ledger_batch",
+    "ledger_row",
+    "run_partition_job",
+    "write_silver",
+]

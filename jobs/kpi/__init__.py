@@ -5,13 +5,25 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from jobs.kpi.compute import compute_kpi, gold_rows, kpi_report, read_marketing
 from jobs.kpi.definitions import KPIS, KpiDef, get_kpi, sql_expression
 from lakehouse import BatchKey, Lakehouse
+
+_COMPUTE = ("compute_kpi", "gold_rows", "kpi_report", "read_marketing")
+
+
+def __getattr__(name: str) -> Any:
+    """``jobs.kpi.compute`` (polars) loads on first use: readers of the definitions (the query CLI) skip it."""
+    if name in _COMPUTE:
+        from jobs.kpi import compute
+
+        return getattr(compute, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def materialise(lake: Lakehouse) -> dict[str, Any]:
     """Recompute gold.marketing_kpis from silver.synth_marketing; a replay of the same input is skipped."""
+    from jobs.kpi.compute import gold_rows, read_marketing
+
     data = read_marketing(lake)
     rows = gold_rows(data)
     digest = hashlib.sha256(

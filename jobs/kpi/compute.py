@@ -168,10 +168,10 @@ def compute_kpi(
 def read_marketing(lake: Lakehouse) -> pl.DataFrame:
     try:
         return lake.read_polars(SOURCE_TABLE)
-    except TableNotFoundError:
+    except TableNotFoundError as exc:
         raise KpiDataError(
             f"{SOURCE_TABLE} has no data yet", hint="run `covary source synth --days 730` first"
-        ) from None
+        ) from exc
 
 
 def kpi_report(

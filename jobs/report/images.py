@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from jobs.report.render import Report
+from jobs.report.model import Report
 
 
 def render_png(fig: Any, path: Path, *, title: str = "") -> Path:

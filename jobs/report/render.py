@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 
 from charts import figures
 from jobs.report.data import CHANGES, ReportData
+from jobs.report.images import render_images
+from jobs.report.model import Report, Section
 
 CAVEAT = (
     "Correlation is not causation. These findings say which series move together (after adjusting for trend "
     "and seasonality, with multiple-testing control) and which tends to move first; they do not say why. "
     "Check the listed confounders and warnings before acting."
 )
-
-
-@dataclass
-class Section:
-    title: str
-    markdown: str
-    figures: list[go.Figure] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)  # PNG file names next to the Markdown
-
-
-@dataclass
-class Report:
-    report_id: str
-    title: str
-    period_start: date
-    summary: list[str]
-    sections: list[Section]
-    alerts: list[dict[str, Any]]
 
 
 def _r(v: float | None, d: int = 2) -> str:
@@ -318,8 +299,6 @@ def to_html(report: Report, plotly_js: str) -> str:
 
 
 def write_files(report: Report, out_dir: Path) -> tuple[Path, Path]:
-    from jobs.report.images import render_images
-
     out_dir.mkdir(parents=True, exist_ok=True)
     render_images(report, out_dir / report.report_id)
     md_path = out_dir / f"{report.report_id}.md"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from covary.errors import TerminalError, TransientError
-from serve.query.errors import ServeError
+from serve.errors import ServeError
 
 
 class AuthError(ServeError, TerminalError, PermissionError):

@@ -100,7 +100,7 @@ class KeyStore:
             raise KeyStoreError(
                 f"cannot read API keys from {self.path}: {exc}",
                 hint="fix or delete the file, then `covary serve keys create --role admin`",
-            ) from None
+            ) from exc
         unknown = [k.key_id for k in keys.values() if set(k.grants) - set(GRANTS)]
         if unknown:
             raise KeyStoreError(f"keys {unknown} in {self.path} have an unknown grant", hint=f"grants: {GRANTS}")

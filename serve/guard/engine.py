@@ -223,17 +223,17 @@ class LockedEngine:
                     rows.append(row)
                 if time.perf_counter() > deadline:
                     raise duckdb.InterruptException("deadline")
-        except duckdb.InterruptException:
+        except duckdb.InterruptException as exc:
             raise QueryTimeoutError(
                 f"query interrupted after {timeout:.1f}s",
                 hint="add filters or aggregate earlier; the service stops statements (and reading their results) "
                 "that run too long",
-            ) from None
+            ) from exc
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0][:300]
             raise QueryFailedError(
                 f"query failed: {message}", hint="check table and column names at /v1/tables"
-            ) from None
+            ) from exc
         finally:
             timer.cancel()
             cursor.close()
@@ -292,6 +292,10 @@ class LakeSnapshots:
                 ).version()
         return versions
 
+    def _read(self, name: str) -> Any:
+        """The visible rows of ``name`` for a new snapshot (a subclass may reuse one ledger state)."""
+        return self.lake.read(name)
+
     def engine(self, *, force: bool = False) -> LockedEngine:
         """The engine for the current data (rebuilding the snapshot if tables changed)."""
         now = time.monotonic()
@@ -308,7 +312,7 @@ class LakeSnapshots:
             data: dict[str, Any] = {}
             pii: dict[str, list[str]] = {}
             for name in present:  # tables with personal data: masked under their name, raw in pii_raw_<layer>
-                table = self.lake.read(name)
+                table = self._read(name)
                 cols = _pii_columns(name)
                 if cols:
                     pii[name] = cols

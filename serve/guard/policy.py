@@ -139,9 +139,9 @@ def check_sql(sql: str, policy: GuardPolicy) -> GuardedSQL:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except (ParseError, TokenError) as exc:
         first = str(exc).splitlines()[0][:200]
-        raise _block("parse_error", f"cannot parse the statement as DuckDB SQL: {first}") from None
-    except RecursionError:
-        raise _block("parse_error", "statement nests too deeply") from None
+        raise _block("parse_error", f"cannot parse the statement as DuckDB SQL: {first}") from exc
+    except RecursionError as exc:
+        raise _block("parse_error", "statement nests too deeply") from exc
     if len(statements) != 1:
         raise _block("multiple_statements", f"exactly one statement is allowed, got {len(statements)}")
     tree = statements[0]

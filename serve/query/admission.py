@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covary.errors import TransientError
-from serve.query.errors import ServeError
+from serve.errors import ServeError
 
 EXPENSIVE_ROUTES = ("/v1/sql", "/v1/query", "/v1/ask", "/v1/ask/stream", "/v1/upload", "/v1/kpi/")
 

@@ -1,17 +1,17 @@
-"""The ``serve/query`` Serve app: ``build_app(args)`` composes Ingress -> Translator, SqlEngine, AuditWriter."""
+"""The ``serve/query`` Serve app: ``build_app(args)`` composes Ingress -> Translator, SqlEngine, RagEngine, Audit."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
+import pkgutil
 import re
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from ray import serve
@@ -23,20 +23,18 @@ from serve.auth import Authenticator, KeyStore, RateLimiter, route_label
 
 log = logging.getLogger(__name__)
 
-# Extension point: "module:attr" of FastAPI ``APIRouter``s included in THIS app (after the /v1 routes).
-# The RAG/explorer engineer appends e.g. "serve.rag.routes:router" (/v1/ask, SSE, the explorer page at /).
-# Routers reach the deployments through ``request.app.state.ctx`` and guard routes with
-# ``Depends(serve.auth.require_role("viewer"))``.
-ROUTER_MODULES: list[str] = [
-    "serve.query.routes:router",
-    "serve.rag.routes:router",
-    "serve.query.forecast_routes:router",
-    "serve.query.uploads:router",
-]
 
-# Deployment factories: "module:attr" callables ``(args: QueryAppArgs) -> dict[str, Application]`` whose
-# bound deployments are passed to the ingress by handle and appear on ``ctx.extra[name]``.
-DEPLOYMENT_FACTORIES: list[str] = []
+def builtin_routers() -> list[APIRouter]:
+    """The FastAPI routers of THIS app, included in this order after the /v1 routes. Add yours here (one import,
+    one entry). Routers reach the deployments through ``request.app.state.ctx`` and guard routes with
+    ``Depends(serve.auth.require_role("viewer"))``; extra routers for one deployment come from the
+    ``router_modules`` arg (explicit ``"module:attr"`` names)."""
+    from serve.query.forecast_routes import router as forecast_router
+    from serve.query.routes import router as query_router
+    from serve.query.uploads import router as uploads_router
+    from serve.rag.routes import router as rag_router
+
+    return [query_router, rag_router, forecast_router, uploads_router]
 
 
 class DeploymentOptions(BaseModel):
@@ -83,12 +81,25 @@ class QueryAppArgs(BaseModel):
         None, description="Where audit events are spooled before they are committed; default COVARY_HOME/audit-spool."
     )
     max_upload_mb: int = Field(100, ge=1)
-    router_modules: list[str] = Field(default_factory=list, description="Extra routers beyond ROUTER_MODULES.")
+    rag: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=4, max_queued_requests=16),
+        description="The RAG engine deployment (/v1/ask); keep one replica with Milvus Lite (single-process).",
+    )
+    router_modules: list[str] = Field(
+        default_factory=list, description="Extra routers ('module:attr') beyond builtin_routers()."
+    )
 
 
-def _load(target: str) -> Any:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+def _resolve(target: str) -> Any:
+    """A configured ``"module:attr"`` (``router_modules``): exactly that name, an error naming it otherwise."""
+    from serve.query.errors import ServeError
+
+    if ":" not in target:
+        raise ServeError(f"router_modules entry {target!r} is not 'module:attr'", hint="e.g. mypkg.routes:router")
+    try:
+        return pkgutil.resolve_name(target)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ServeError(f"cannot load router {target!r}: {exc}", hint="check router_modules in the app args") from exc
 
 
 class AppContext:
@@ -143,7 +154,9 @@ def _error_status(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, st
         return 504, body, {}
     if isinstance(exc, NotFoundError):
         return 404, body, {}
-    if isinstance(exc, UploadUnavailableError):
+    from serve.rag.errors import RagUnavailableError
+
+    if isinstance(exc, UploadUnavailableError | RagUnavailableError):
         return 501, body, {}
     if isinstance(exc, LLMUnavailableError):
         return 502, body, {}
@@ -174,8 +187,8 @@ def create_fastapi(ctx: AppContext, keys: KeyStore) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.auth = Authenticator(keys, RateLimiter(ctx.args.rate_limits))
-    for target in [*ROUTER_MODULES, *ctx.args.router_modules]:
-        app.include_router(_load(target))
+    for router in [*builtin_routers(), *(_resolve(t) for t in ctx.args.router_modules)]:
+        app.include_router(router)
     from serve.errors import error_body, install_errors
 
     install_errors(app)  # one error shape for every 4xx/5xx, bearer auth in OpenAPI, offline /docs and /redoc
@@ -311,6 +324,7 @@ def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
     """Build the Serve application from typed args (a dict from a Serve config YAML works)."""
     from serve.query.deployments import AuditWriter, SqlEngine, Translator
     from serve.query.service import EngineOptions
+    from serve.rag.engine import RagDeployment
 
     parsed = args if isinstance(args, QueryAppArgs) else QueryAppArgs(**(args or {}))
     engine_opts = EngineOptions(**parsed.engine).model_dump()
@@ -328,9 +342,10 @@ def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
         if parsed.audit
         else None
     )
-    extra: dict[str, Any] = {"catalog": catalog}
-    for target in DEPLOYMENT_FACTORIES:
-        extra.update(_load(target)(parsed))
+    # the RAG engine (embedder + Milvus store + answerer) is a deployment of this app, passed by handle
+    rag_engine = serve.deployment(RagDeployment, name="RagEngine")
+    rag = rag_engine.options(**_options(parsed.rag, parsed.retry_after_s)).bind(parsed.lake_root)
+    extra: dict[str, Any] = {"catalog": catalog, "rag": rag}
     ingress = serve.deployment(QueryIngress, name="QueryIngress").options(
         **_options(parsed.ingress, parsed.retry_after_s)
     )
@@ -338,11 +353,10 @@ def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
 
 
 __all__ = [
-    "DEPLOYMENT_FACTORIES",
-    "ROUTER_MODULES",
     "AppContext",
     "DeploymentOptions",
     "QueryAppArgs",
     "build_app",
+    "builtin_routers",
     "create_fastapi",
 ]

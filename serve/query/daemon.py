@@ -22,7 +22,7 @@ def load_args(config: str | None) -> dict[str, Any]:
     for app in data.get("applications", []) or []:
         if str(app.get("import_path", "")).startswith("serve.query.app"):
             return dict(app.get("args") or {})
-    return dict(data.get("args", data))
+    return dict(data.get("args", data) or {})
 
 
 def deploy(args: dict[str, Any], *, host: str, port: int, blocking: bool = False) -> None:

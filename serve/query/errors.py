@@ -1,12 +1,9 @@
-"""Serve exceptions: the root ``ServeError`` and the query service's own errors."""
+"""The query service's errors (their root ``ServeError`` is in ``serve/errors.py``)."""
 
 from __future__ import annotations
 
-from covary.errors import CovaryError, TerminalError, TransientError
-
-
-class ServeError(CovaryError):
-    """Root of the errors raised by the Serve apps (query, guard, auth)."""
+from covary.errors import TerminalError, TransientError
+from serve.errors import ServeError  # the root lives in serve/errors.py; re-exported for old imports
 
 
 class CannotAnswerError(ServeError, TerminalError, ValueError):

@@ -79,7 +79,7 @@ def _champion(series_id: str) -> tuple[str, Any, Any]:
             raise NotFoundError(
                 f"no champion forecast model for series {series_id!r}",
                 hint="see the series at /v1/series; `covary job run forecast` registers their models",
-            ) from None
+            ) from exc
         raise
     key = (name, str(version.version))
     with _lock:

@@ -404,7 +404,8 @@ def build_vocabulary(layer: SemanticLayer) -> Vocabulary:
                     rest = [w for w in norm_words(v) if w != piece]
                     if rest:  # "north plant" for plant-north
                         tv.add((piece, *rest), Entry("value", name, (col, v), 0.9))
-                if is_country:
+                # a country column, or an ISO code among other values (a region column: Northeast ... GB, DE)
+                if is_country or (len(v) == 2 and v.isupper() and v in COUNTRIES):
                     code = v.upper() if len(v) == 2 else COUNTRY_NAMES.get(v.lower())
                     for alias in COUNTRIES.get(code or "", ()):
                         tv.add(norm_words(alias), Entry("value", name, (col, v), 0.9))

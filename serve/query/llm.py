@@ -206,11 +206,11 @@ class LLMTranslator:
         except CannotAnswerError:
             raise
         except httpx.HTTPError as exc:
-            raise LLMUnavailableError(f"LLM endpoint {self.base_url} failed: {exc}", hint=hint) from None
+            raise LLMUnavailableError(f"LLM endpoint {self.base_url} failed: {exc}", hint=hint) from exc
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise LLMUnavailableError(
                 f"LLM endpoint {self.base_url} sent no chat completion ({type(exc).__name__})", hint=hint
-            ) from None
+            ) from exc
         if not isinstance(content, str):
             raise LLMUnavailableError(f"LLM endpoint {self.base_url} sent no text content", hint=hint)
         return content
@@ -281,7 +281,7 @@ def parse_plan(content: str, question: str) -> QueryPlan:
             f"the LLM proposed a malformed plan: {where}: {first.get('msg')}",
             hint="rephrase the question, or use the deterministic path",
             understood={"errors": len(exc.errors())},
-        ) from None
+        ) from exc
     fields = parsed.model_dump(exclude={"understood"})
     plan = QueryPlan.from_dict(fields)
     lowered = question.lower()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -10,11 +9,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from jobs.kpi import definitions as kpi_defs
 from lakehouse.registry import TableSpec, all_specs
 
 log = logging.getLogger(__name__)
 
-KPI_MODULE = "jobs.kpi.definitions"
 SERIES_VALUES, SERIES_CATALOG = "gold.series_values", "gold.series_catalog"
 _SUM_HINTS = re.compile(
     r"\b(count|number of|total|amount|spend|spent|cost|revenue|sales|clicks?|impressions?|conversions?|"
@@ -250,45 +249,24 @@ def default_agg(name: str, description: str) -> str:
 
 
 def _kpi_measures(specs: dict[str, TableSpec]) -> list[Measure]:
-    """KPI definitions from ``jobs.kpi.definitions`` (issue 6), whatever container they use."""
-    try:
-        module = importlib.import_module(KPI_MODULE)
-    except ImportError:
+    """The marketing KPIs of ``jobs.kpi.definitions`` (issue 6) as measures over their source table."""
+    if kpi_defs.SOURCE_TABLE not in specs:
         return []
-    found: Any = None
-    for attr in ("KPIS", "KPI_DEFINITIONS", "DEFINITIONS", "kpis", "definitions"):
-        found = getattr(module, attr, None)
-        if found is not None:
-            break
-    if callable(found):
-        found = found()
-    items = list(found.values()) if isinstance(found, dict) else list(found or [])
+    spec = specs[kpi_defs.SOURCE_TABLE]
     out = []
-    default_table = getattr(module, "SOURCE_TABLE", None)
-    expression = getattr(module, "sql_expression", None)
-    for item in items:
-        get = item.get if isinstance(item, dict) else lambda k, d=None, _i=item: getattr(_i, k, d)
-        kpi_id = get("id") or get("name")
-        table = get("table") or get("source_table") or default_table
-        expr = get("sql") or get("expr") or get("expression")
-        if not expr and callable(expression):
-            expr = expression(kpi_id)
-        expr = expr or get("formula")
-        if not (kpi_id and table and expr) or table not in specs:
-            continue
-        label = str(get("name") or kpi_id)
-        synonyms = tuple(get("synonyms", ()) or ()) + ((label.lower(),) if label != kpi_id else ())
+    for kpi in kpi_defs.KPIS.values():
+        synonyms = tuple(kpi.synonyms) + ((kpi.name.lower(),) if kpi.name != kpi.id else ())
         out.append(
             Measure(
-                name=str(kpi_id),
-                table=str(table),
-                expr=str(expr),
-                description=f"{label}: {get('description', '') or ''}".strip(": "),
+                name=kpi.id,
+                table=kpi_defs.SOURCE_TABLE,
+                expr=kpi_defs.sql_expression(kpi.id),
+                description=f"{kpi.name}: {kpi.description}".strip(": "),
                 synonyms=synonyms,
-                where=get("where") or get("filter"),
-                unit=get("unit"),
+                where=None,
+                unit=kpi.unit,
                 kind="kpi",
-                time_column=get("time_column") or _time_column(specs[table]),
+                time_column=_time_column(spec),
             )
         )
     return out

@@ -9,6 +9,7 @@ import os
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from lakehouse import Lakehouse, all_specs, get_spec
+from lakehouse.registry import LOAD_ID
 from serve.guard import EngineLimits, GuardPolicy, LakeSnapshots, QueryResult, check_sql
 from serve.guard.engine import unmask_sql
 from serve.guard.policy import query_hash
@@ -27,11 +29,19 @@ log = logging.getLogger(__name__)
 MAX_DISTINCT = 200
 
 
+Layer = Literal["bronze", "silver", "gold", "ops"]
+
+
+def _default_layers() -> list[Layer]:
+    return ["silver", "gold"]
+
+
 class EngineOptions(BaseModel):
     """Limits of the locked SQL engine."""
 
-    layers: list[Literal["bronze", "silver", "gold", "ops"]] = Field(
-        default_factory=lambda: ["silver", "gold"], description="Layers whose tables SQL may read."
+    layers: list[Layer] = Field(
+        default_factory=_default_layers,
+        description="Layers whose tables SQL may read.",
     )
     max_rows: int = Field(1000, ge=1, le=100_000, description="Row cap (and enforced LIMIT) per statement.")
     timeout_s: float = Field(5.0, gt=0, description="Statements are interrupted after this many seconds.")
@@ -74,6 +84,7 @@ class QueryService:
             cache_dir=Path(self.options.cache_dir) if self.options.cache_dir else None,
         )
         self._profile: tuple[str | None, dict[str, Any]] | None = None
+        self.profiled: list[str] = []  # the tables the last profile() computed (the rest came from the cache)
         self._layer: tuple[str | None, SemanticLayer] | None = None
 
     # ----------------------------------------------------------------------------------- SQL
@@ -99,7 +110,7 @@ class QueryService:
             if pii and sensitive:
                 run = unmask_sql(run, sensitive)
             result = engine.execute(run, max_rows=cap)
-            out = {"sql": guarded.sql, "query_hash": guarded.query_hash, "tables": list(guarded.tables)}
+            out: dict[str, Any] = {"sql": guarded.sql, "query_hash": guarded.query_hash, "tables": list(guarded.tables)}
             if sensitive:
                 out["pii_unmasked"] = bool(pii)
                 out["pii_columns"] = sorted(f"{t}.{c}" for t, cols in sensitive.items() for c in cols)
@@ -114,31 +125,81 @@ class QueryService:
     # ------------------------------------------------------------------------------- profile
     def profile(self) -> tuple[str | None, dict[str, Any]]:
         """(snapshot fingerprint, data profile): time ranges and steps, row counts, small-cardinality
-        values, series catalogue and ranges. Computed with a few statements per table on one engine, kept
-        in memory and (when a COVARY_HOME is set) on disk keyed by the table versions, so it is rebuilt only
-        when a table changes."""
+        values, series catalogue and ranges. Kept in memory and (when a COVARY_HOME is set) on disk per table,
+        keyed by each table's Delta version (and the loads its files wait for): only tables that changed are
+        profiled again.
+
+        One-shot use (the CLI) profiles changed tables straight from Delta, without building the SQL
+        snapshot of the whole lake; the service profiles them on its snapshot's engine."""
         if self.options.one_shot and self._profile is not None:
             return self._profile  # one question: no refresh
         if self.options.one_shot:
-            fp: str | None = fingerprint_of(table_versions(self.lake, [*self.snapshots.tables, "ops.loads"]))
-            cached = _read_profile_cache(self.lake, fp)
-            if cached is not None:
-                self._profile = (fp, cached)
-                return self._profile
+            versions = table_versions(self.lake, [*self.snapshots.tables, "ops.loads"])
+            present = [t for t in self.snapshots.tables if t in versions]
+            cache = _read_profile_cache(self.lake)
+            self.snapshots.built_versions = versions
+            self.snapshots.finished_hint = _cached_finished(cache, versions)
+            prof = self._profile_from(cache, versions, present, engine=None)
+            self._profile = (fingerprint_of(versions), prof)
+            return self._profile
+        cache = _read_profile_cache(self.lake) if self._profile is None else {}
+        if self.snapshots.finished is None and cache:
+            loads = cache.get("loads") or {}
+            self.snapshots.finished_hint = _cached_finished(cache, {"ops.loads": loads.get("version", -1)})
         engine = self.snapshots.engine()
         fp = self.snapshots.fingerprint
         if self._profile and self._profile[0] == fp:
             return self._profile
-        cached = _read_profile_cache(self.lake, fp)
-        if cached is not None:
-            self._profile = (fp, cached)
-            return self._profile
-        started = time.perf_counter()
-        out = compute_profile(engine, self.snapshots.present_tables)
-        log.info("profiled %d tables in %.0f ms", len(out["tables"]), (time.perf_counter() - started) * 1000)
-        _write_profile_cache(self.lake, fp, out)
-        self._profile = (fp, out)
+        cache = cache or _read_profile_cache(self.lake)
+        prof = self._profile_from(cache, dict(self.snapshots.built_versions), self.snapshots.present_tables, engine)
+        self._profile = (fp, prof)
         return self._profile
+
+    def _profile_from(
+        self, cache: dict[str, Any], versions: dict[str, int], present: list[str], engine: Any
+    ) -> dict[str, Any]:
+        """The profile of ``present``, reusing the ``cache`` entries that are still valid; the others are computed
+        (on ``engine``, or from Delta when it is None) and the cache file is updated."""
+        cached: dict[str, Any] = cache.get("tables", {})
+        stale = [t for t in present if not self._entry_valid(cached.get(t), versions.get(t))]
+        series_key = [versions.get(SERIES_CATALOG), versions.get(SERIES_VALUES)]
+        series_stale = cache.get("series_key") != series_key or any(t in stale for t in (SERIES_CATALOG, SERIES_VALUES))
+        loads_version = versions.get("ops.loads")
+        loads_stale = loads_version is not None and (cache.get("loads") or {}).get("version") != loads_version
+        self.profiled = list(stale) + (["<series>"] if series_stale else [])
+        if not stale and not series_stale and not loads_stale:
+            return _assemble(cache, present)
+        started = time.perf_counter()
+        finished = self.snapshots.finished_ids()
+        if engine is not None:
+            fresh = compute_profile(engine, stale, series=series_stale)
+        else:
+            fresh = _profile_from_delta(self.lake, stale, finished, series=series_stale, present=present)
+        fresh = json.loads(json.dumps(fresh, default=str))
+        if stale or series_stale:
+            log.info(
+                "profiled %d of %d tables in %.0f ms", len(stale), len(present), (time.perf_counter() - started) * 1000
+            )
+        out = dict(cache)
+        out["tables"] = {t: e for t, e in cached.items() if t in versions and t not in stale} | {
+            t: {"version": versions[t], "pending": _pending_loads(self.lake, t, finished), "entry": fresh["tables"][t]}
+            for t in stale
+        }
+        if series_stale:
+            out["series_key"] = series_key
+            out["series"], out["series_ranges"] = fresh["series"], fresh["series_ranges"]
+        if loads_version is not None and self.snapshots.finished is not None:
+            out["loads"] = {"version": self.snapshots.finished[0], "finished": sorted(self.snapshots.finished[1])}
+        _write_profile_cache(self.lake, out)
+        return _assemble(out, present)
+
+    def _entry_valid(self, meta: dict[str, Any] | None, version: int | None) -> bool:
+        """A cached table profile holds while the table's version is unchanged and none of the loads its files
+        waited for (unfinished when it was profiled) has finished since."""
+        if not meta or meta.get("version") != version or "entry" not in meta:
+            return False
+        pending = meta.get("pending") or []
+        return not pending or not (set(pending) & self.snapshots.finished_ids())
 
     def layer(self) -> SemanticLayer:
         fp, prof = self.profile()
@@ -167,6 +228,7 @@ class QueryService:
         self.snapshots = FastSnapshots(
             self.lake, tables, limits=old.limits, refresh_s=old.refresh_s, cache_dir=old.cache_dir
         )
+        self.snapshots.finished_hint = old.finished or old.finished_hint  # no second ledger read
         old.close()
 
     def intent(self, plan: dict[str, Any]) -> dict[str, Any]:
@@ -375,8 +437,30 @@ class FastSnapshots(LakeSnapshots):
     """LakeSnapshots whose version check lists each local table's ``_delta_log`` instead of opening every
     Delta table (a directory listing per table, well under a millisecond each)."""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.finished_hint: tuple[int, set[str]] | None = None  # (ops.loads version, finished ids) from disk
+        self.finished: tuple[int, set[str]] | None = None  # the ledger state snapshots are read with
+        self.built_versions: dict[str, int] = {}
+
     def _versions(self) -> dict[str, int]:
-        return table_versions(self.lake, [*self.tables, "ops.loads"])
+        self.built_versions = table_versions(self.lake, [*self.tables, "ops.loads"])
+        return self.built_versions
+
+    def finished_ids(self) -> set[str]:
+        """The finished load ids at the ledger version last seen: read once per ledger version (or taken from
+        the profile cache on disk, which records them by that version)."""
+        version = self.built_versions.get("ops.loads", -1)
+        if self.finished is None or self.finished[0] != version:
+            hint = self.finished_hint
+            if hint is not None and hint[0] == version:
+                self.finished = hint
+            else:
+                self.finished = (version, self.lake.loads.finished_ids())
+        return self.finished[1]
+
+    def _read(self, name: str) -> Any:
+        return self.lake.read(name, finished_ids=self.finished_ids())
 
 
 def table_versions(lake: Lakehouse, names: list[str]) -> dict[str, int]:
@@ -408,71 +492,171 @@ def fingerprint_of(versions: dict[str, int]) -> str:
     return hashlib.sha256(repr(sorted(versions.items())).encode()).hexdigest()[:16]
 
 
-def compute_profile(engine: Any, tables: list[str]) -> dict[str, Any]:
-    """The data profile of ``tables`` on one locked engine: two or three statements per table."""
+Runner = Callable[[str], tuple[list[str], list[list[Any]]]]
+
+
+def compute_profile(engine: Any, tables: list[str], *, series: bool = True) -> dict[str, Any]:
+    """The data profile of ``tables`` on one locked engine: one or two statements per table (plus the series
+    catalogue and ranges when ``series``)."""
+
+    def run(sql: str) -> tuple[list[str], list[list[Any]]]:
+        res = engine.execute(sql, max_rows=100_000, timeout_s=60.0)
+        return res.columns, res.rows
+
+    have: dict[str, set[str]] = defaultdict(set)
+    for schema, table, column in run("SELECT table_schema, table_name, column_name FROM information_schema.columns")[1]:
+        have[f"{schema}.{table}"].add(str(column))
+    out: dict[str, Any] = {"tables": {t: _table_profile(run, t, t, have.get(t, set())) for t in tables}}
+    rels = {t: t for t in (SERIES_CATALOG, SERIES_VALUES) if t in have}
+    out.update(_series_profile(run, rels) if series else {"series": [], "series_ranges": {}})
+    return out
+
+
+def _profile_from_delta(
+    lake: Lakehouse, tables: list[str], finished: set[str], *, series: bool, present: list[str]
+) -> dict[str, Any]:
+    """:func:`compute_profile` without a SQL snapshot: each table is read from Delta (finished loads only) into
+    an in-memory DuckDB that runs only this module's statements."""
+    import duckdb
+
+    from serve.guard.engine import json_value
+
+    con = duckdb.connect(config={"threads": "2"})
+    try:
+
+        def run(sql: str) -> tuple[list[str], list[list[Any]]]:
+            cur = con.execute(sql)
+            cols = [d[0] for d in cur.description or []]
+            return cols, [[json_value(v) for v in r] for r in cur.fetchall()]
+
+        wanted = list(tables) + [t for t in (SERIES_CATALOG, SERIES_VALUES) if series and t in present]
+        rels: dict[str, str] = {}
+        have: dict[str, set[str]] = {}
+        for i, name in enumerate(dict.fromkeys(wanted)):
+            data = lake.read(name, finished_ids=finished)
+            rels[name] = f"__t{i}"
+            have[name] = set(data.column_names)
+            con.register(rels[name], data)
+        out: dict[str, Any] = {"tables": {t: _table_profile(run, t, rels[t], have[t]) for t in tables}}
+        out.update(_series_profile(run, rels) if series else {"series": [], "series_ranges": {}})
+        return out
+    finally:
+        con.close()
+
+
+def _table_profile(run: Runner, name: str, rel: str, have: set[str]) -> dict[str, Any]:
+    """Row count, time range and step, empty numeric columns and the values of small-cardinality text columns
+    of one table (``rel`` is how SQL names it). Personal-data columns get no value lists."""
     from serve.query.semantic import _time_column
 
-    out: dict[str, Any] = {"tables": {}, "series": [], "series_ranges": {}}
+    spec = get_spec(name)
+    entry: dict[str, Any] = {"values": {}}
+    tcol = _time_column(spec)
+    if tcol not in have:
+        tcol = None
+    pii = set(spec.pii_columns)
+    cats = [
+        c.name
+        for c in spec.columns
+        if str(c.type) in ("string", "large_string", "bool") and c.name in have and c.name not in pii
+    ]
+    select = ["COUNT(*)"]
+    if tcol:
+        select += [f'MIN("{tcol}")', f'MAX("{tcol}")', f'COUNT(DISTINCT "{tcol}")']
+    select += [f'COUNT(DISTINCT "{c}")' for c in cats]
+    nums = [
+        c.name for c in spec.columns if c.name in have and (pa.types.is_integer(c.type) or pa.types.is_floating(c.type))
+    ]
+    select += [f'COUNT("{c}")' for c in nums]
+    row = run(f"SELECT {', '.join(select)} FROM {rel}")[1][0]
+    entry["empty_columns"] = [c for c, n in zip(nums, row[len(row) - len(nums) :], strict=True) if not n]
+    row = row[: len(row) - len(nums)] if nums else row
+    entry["rows"] = row[0]
+    pos = 1
+    if tcol:
+        lo, hi, distinct = row[1], row[2], row[3]
+        if not (_is_date(lo) and _is_date(hi)):
+            lo = hi = None
+        entry["min_time"], entry["max_time"] = lo, hi
+        entry["step"] = _step(lo, hi, distinct)
+        pos = 4
+    small = [c for c, n in zip(cats, row[pos:], strict=True) if n and n <= MAX_DISTINCT]
+    if small:
+        lists = run(
+            "SELECT "
+            + ", ".join(f'list(DISTINCT "{c}") FILTER (WHERE "{c}" IS NOT NULL)' for c in small)
+            + f" FROM {rel}"
+        )[1][0]
+        for c, values in zip(small, lists, strict=True):
+            entry["values"][c] = sorted(str(v) for v in (values or []))
+    return entry
 
-    def run(sql: str) -> QueryResult:
-        return engine.execute(sql, max_rows=100_000, timeout_s=60.0)
 
-    present: dict[str, set[str]] = defaultdict(set)
-    info = run("SELECT table_schema, table_name, column_name FROM information_schema.columns")
-    for schema, table, column in info.rows:
-        present[f"{schema}.{table}"].add(str(column))
-    for name in tables:
-        spec = get_spec(name)
-        have = present.get(name, set())
-        entry: dict[str, Any] = {"values": {}}
-        tcol = _time_column(spec)
-        if tcol not in have:
-            tcol = None
-        cats = [c.name for c in spec.columns if str(c.type) in ("string", "large_string", "bool") and c.name in have]
-        select = ["COUNT(*)"]
-        if tcol:
-            select += [f'MIN("{tcol}")', f'MAX("{tcol}")', f'COUNT(DISTINCT "{tcol}")']
-        select += [f'COUNT(DISTINCT "{c}")' for c in cats]
-        nums = [
-            c.name
-            for c in spec.columns
-            if c.name in have and (pa.types.is_integer(c.type) or pa.types.is_floating(c.type))
-        ]
-        select += [f'COUNT("{c}")' for c in nums]
-        row = run(f"SELECT {', '.join(select)} FROM {name}").rows[0]
-        entry["empty_columns"] = [c for c, n in zip(nums, row[len(row) - len(nums) :], strict=True) if not n]
-        row = row[: len(row) - len(nums)] if nums else row
-        entry["rows"] = row[0]
-        pos = 1
-        if tcol:
-            lo, hi, distinct = row[1], row[2], row[3]
-            if not (_is_date(lo) and _is_date(hi)):
-                lo = hi = None
-            entry["min_time"], entry["max_time"] = lo, hi
-            entry["step"] = _step(lo, hi, distinct)
-            pos = 4
-        small = [c for c, n in zip(cats, row[pos:], strict=True) if n and n <= MAX_DISTINCT]
-        if small:
-            lists = run(
-                "SELECT "
-                + ", ".join(f'list(DISTINCT "{c}") FILTER (WHERE "{c}" IS NOT NULL)' for c in small)
-                + f" FROM {name}"
-            ).rows[0]
-            for c, values in zip(small, lists, strict=True):
-                entry["values"][c] = sorted(str(v) for v in (values or []))
-        out["tables"][name] = entry
-    if SERIES_CATALOG in out["tables"]:
-        res = run(f"SELECT * FROM {SERIES_CATALOG} ORDER BY series_id")
-        out["series"] = [dict(zip(res.columns, r, strict=True)) for r in res.rows]
-    if SERIES_VALUES in out["tables"]:
+def _series_profile(run: Runner, rels: dict[str, str]) -> dict[str, Any]:
+    """The series catalogue and each series' time range and step."""
+    out: dict[str, Any] = {"series": [], "series_ranges": {}}
+    if SERIES_CATALOG in rels:
+        cols, rows = run(f"SELECT * FROM {rels[SERIES_CATALOG]} ORDER BY series_id")
+        out["series"] = [dict(zip(cols, r, strict=True)) for r in rows]
+    if SERIES_VALUES in rels:
         freq = {str(r["series_id"]): str(r.get("frequency") or "") for r in out["series"]}
-        res = run(f"SELECT series_id, MIN(ts), MAX(ts), COUNT(DISTINCT ts) FROM {SERIES_VALUES} GROUP BY 1")
-        for sid, lo, hi, n in res.rows:
+        _, rows = run(
+            "SELECT series_id, MIN(ts), MAX(ts), COUNT(DISTINCT ts), AVG(value), STDDEV_POP(value) "
+            f"FROM {rels[SERIES_VALUES]} GROUP BY 1"
+        )
+        for sid, lo, hi, n, mean, sd in rows:
             step = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "A": "year", "Y": "year"}.get(
                 freq.get(str(sid), ""), _step(lo, hi, n)
             )
-            out["series_ranges"][str(sid)] = {"min_time": lo, "max_time": hi, "step": step}
+            # n/mean/sd fingerprint the values: the translator tells duplicate sources that agree (Q-LANG)
+            out["series_ranges"][str(sid)] = {
+                "min_time": lo,
+                "max_time": hi,
+                "step": step,
+                "n": n,
+                "mean": None if mean is None else float(mean),
+                "sd": None if sd is None else float(sd),
+            }
     return out
+
+
+def _pending_loads(lake: Lakehouse, name: str, finished: set[str]) -> list[str]:
+    """The unfinished loads whose files ``name`` holds ("*" when files carry no load-id stats): a cached profile
+    of the table is stale once one of them finishes, even at the same table version."""
+    try:
+        if not get_spec(name).track_loads:
+            return []
+        adds = pa.table(lake.table(name).get_add_actions(flatten=True))
+    except Exception:  # unreadable here means unreadable for the profile too: recheck next time
+        return ["*"]
+    lo, hi = f"min.{LOAD_ID}", f"max.{LOAD_ID}"
+    if not adds.num_rows:
+        return []
+    if lo not in adds.column_names:
+        return ["*"]
+    pending: set[str] = set()
+    for low, high in zip(adds[lo].to_pylist(), adds[hi].to_pylist(), strict=True):
+        if low is None or low != high:
+            return ["*"]
+        if low not in finished:
+            pending.add(low)
+    return sorted(pending)
+
+
+def _assemble(cache: dict[str, Any], present: list[str]) -> dict[str, Any]:
+    tables = cache.get("tables", {})
+    return {
+        "tables": {t: tables[t]["entry"] for t in present if t in tables},
+        "series": cache.get("series", []),
+        "series_ranges": cache.get("series_ranges", {}),
+    }
+
+
+def _cached_finished(cache: dict[str, Any], versions: dict[str, int]) -> tuple[int, set[str]] | None:
+    loads = cache.get("loads") or {}
+    if "ops.loads" in versions and loads.get("version") == versions["ops.loads"]:
+        return versions["ops.loads"], set(loads.get("finished") or [])
+    return None
 
 
 def _is_date(value: Any) -> bool:
@@ -500,38 +684,41 @@ def _step(lo: Any, hi: Any, distinct: Any) -> str:
     return "year"
 
 
-PROFILE_VERSION = 5
+PROFILE_VERSION = 7  # 7: series_ranges carry n/mean/sd (duplicate-source check)
 
 
-def _profile_cache_path(lake: Lakehouse, fingerprint: str | None) -> Path | None:
-    home = os.environ.get("COVARY_HOME")
-    if not home or not fingerprint:
+def _profile_cache_path(lake: Lakehouse) -> Path | None:
+    """``<home>/cache/query-profile/<lake key>.json``; None (no disk cache) when no home is set or exists."""
+    from covary.settings import get_settings
+
+    home = get_settings().home.resolve()
+    if not (home.is_dir() or os.environ.get("COVARY_HOME")):
         return None
     key = hashlib.sha256(f"{PROFILE_VERSION}:{lake.root}".encode()).hexdigest()[:12]
-    return Path(home) / "cache" / "query-profile" / f"{key}-{fingerprint}.json"
+    return home / "cache" / "query-profile" / f"{key}.json"
 
 
-def _read_profile_cache(lake: Lakehouse, fingerprint: str | None) -> dict[str, Any] | None:
-    path = _profile_cache_path(lake, fingerprint)
+def _read_profile_cache(lake: Lakehouse) -> dict[str, Any]:
+    """The per-table profile cache of this lake ({} when there is none or it cannot be read)."""
+    path = _profile_cache_path(lake)
     if path is None or not path.exists():
-        return None
+        return {}
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None
+        return {}
+    return data if isinstance(data, dict) and data.get("format") == PROFILE_VERSION else {}
 
 
-def _write_profile_cache(lake: Lakehouse, fingerprint: str | None, profile: dict[str, Any]) -> None:
-    path = _profile_cache_path(lake, fingerprint)
+def _write_profile_cache(lake: Lakehouse, cache: dict[str, Any]) -> None:
+    path = _profile_cache_path(lake)
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*.json"):
-            old.unlink(missing_ok=True)  # only the current versions are kept
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(profile, default=str))
-        tmp.replace(path)
+        tmp.write_text(json.dumps(cache | {"format": PROFILE_VERSION}, default=str))
+        tmp.replace(path)  # atomic: a concurrent reader sees the old or the new file
     except OSError as exc:  # a read-only home only costs the next cold start
         log.info("could not write the profile cache %s: %s", path, exc)
 
@@ -574,4 +761,14 @@ def _llm(layer: SemanticLayer, llm: Any) -> Any:
     )
 
 
-__all__ = ["EngineOptions", "QueryService", "translate"]
+def demo_step(lake: Lakehouse, config: dict[str, Any]) -> dict[str, Any]:
+    """Demo step: profile the finished lake now, so the first ``covary query`` reads the profile from disk."""
+    service = QueryService(lake, EngineOptions(llm_mode="off", one_shot=True))
+    try:
+        _, prof = service.profile()
+        return {"tables": len(prof["tables"]), "profiled": len(service.profiled), "series": len(prof["series"])}
+    finally:
+        service.close()
+
+
+__all__ = ["EngineOptions", "QueryService", "demo_step", "translate"]

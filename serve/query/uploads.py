@@ -102,12 +102,12 @@ async def run_upload(
         return await loop.run_in_executor(
             _pool(), upload_in_worker, lake_root, str(path), name, file_name, uploaded_by, entity
         )
-    except BrokenProcessPool:
+    except BrokenProcessPool as exc:
         _reset_pool()
         raise UploadError(
             "the upload worker process died while reading the file (out of memory?); nothing was committed",
             hint="split the file or lower its size; the caps are the connectors.upload_* settings",
-        ) from None
+        ) from exc
 
 
 @router.post(

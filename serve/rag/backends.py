@@ -74,7 +74,7 @@ class ChatEndpoint:
                 r.raise_for_status()
                 return str(r.json()["choices"][0]["message"]["content"] or "")
         except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-            raise self._fail(exc) from None
+            raise self._fail(exc) from exc
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         try:
@@ -90,7 +90,7 @@ class ChatEndpoint:
                     if piece:
                         yield piece
         except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-            raise self._fail(exc) from None
+            raise self._fail(exc) from exc
 
     async def astream(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
         try:
@@ -106,7 +106,7 @@ class ChatEndpoint:
                     if piece:
                         yield piece
         except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-            raise self._fail(exc) from None
+            raise self._fail(exc) from exc
 
 
 def _delta(line: str) -> str | None:

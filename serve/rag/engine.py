@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
 from typing import Any
 
-from jobs.index.chunking import split_sentences
-from jobs.index.embed import embed
-from jobs.index.store import Hit, Mode, VectorStore
+from jobs.index.retrieval import Hit, Mode, VectorStore, best_similarity, embed, search, split_sentences
 from lakehouse import Lakehouse
 from serve.rag.answer import (
     COMPOSED_KINDS,
@@ -51,8 +48,7 @@ class RagEngine:
     def retrieve(
         self, question: str, *, k: int = 5, kinds: list[str] | None = None, mode: Mode = "hybrid"
     ) -> list[Hit]:
-        vector = embed([question])[0] if mode != "keyword" else None
-        return self.store.search(vector, question, k=k, mode=mode, kinds=kinds)
+        return search(self.store, question, k=k, kinds=kinds, mode=mode).hits
 
     def confidence(self, question: str, hits: list[Hit], vector: Any = None) -> dict[str, Any]:
         """How sure retrieval is that the lake speaks to ``question``: the best cosine similarity of the
@@ -68,7 +64,7 @@ class RagEngine:
         texts = [h.chunk.title for h in top]
         for h in top:
             texts += [s for s in split_sentences(h.chunk.body[:CONFIDENCE_CHARS]) if len(s) > 8][:CONFIDENCE_SENTENCES]
-        similarity = float(max(embed(texts) @ qv))
+        similarity = best_similarity(qv, texts)
         words = set(tokens(question))
         have: set[str] = set()
         for h in top:
@@ -179,9 +175,9 @@ class RagEngine:
         """Everything a backend needs: numbered sources, the extractive answer, the caveat and the LLM prompt."""
         question = _check(question, k)
         started = time.perf_counter()
-        vector = embed([question])[0] if mode != "keyword" else None
-        hits = self.store.search(vector, question, k=k, mode=mode, kinds=kinds)
-        conf = self.confidence(question, hits, vector)
+        found = search(self.store, question, k=k, kinds=kinds, mode=mode)
+        hits = found.hits
+        conf = self.confidence(question, hits, found.vector)
         evidence = conf["score"] >= self.min_confidence
         sources = self.sources(hits if evidence else [], extra)
         causal = is_causal(question)
@@ -312,39 +308,33 @@ def _check(question: str, k: int) -> str:
     return question
 
 
-# ----------------------------------------------------------------------------------- Ray actor
-class _RagActor:
-    """One RagEngine per lake inside a Ray actor: Milvus Lite is single-process and the model loads once."""
+# ------------------------------------------------------------------------------ Serve deployment
+class RagDeployment:
+    """The RAG engine as a Serve deployment, bound in ``serve.query.app.build_app`` and passed to the ingress
+    by handle (``ctx.extra["rag"]``). One replica: Milvus Lite is single-process, and the embedding model
+    loads once. The engine is built on the first call, so a lake without an index does not stop the app."""
 
     def __init__(self, lake_root: str | None) -> None:
-        from serve.query.deployments import _lake
+        self.lake_root = lake_root
+        self._engine: RagEngine | None = None
 
-        self.engine = RagEngine(_lake(lake_root))
+    def _get(self) -> RagEngine:
+        if self._engine is None:
+            from serve.query.deployments import _lake
+
+            self._engine = RagEngine(_lake(self.lake_root))
+        return self._engine
 
     def call(self, method: str, kwargs: dict[str, Any]) -> Any:
+        from covary.errors import CovaryError
         from serve.query.deployments import Failure
 
         if method not in {"prepare", "add_document", "stats"}:
             raise ValueError(f"unknown RAG call {method!r}")
         try:
-            return getattr(self.engine, method)(**kwargs)
-        except Exception as exc:
-            from covary.errors import CovaryError
-
-            if isinstance(exc, CovaryError):
-                return Failure(exc)
-            raise
+            return getattr(self._get(), method)(**kwargs)
+        except CovaryError as exc:
+            return Failure(exc)
 
 
-def rag_actor(lake_root: str | None) -> Any:
-    """The shared RAG actor for ``lake_root`` (created on first use by whichever ingress replica asks first)."""
-    import ray
-
-    key = hashlib.sha256(str(lake_root or "default").encode()).hexdigest()[:12]
-    actor = ray.remote(_RagActor).options(
-        name=f"covary-rag-{key}", get_if_exists=True, num_cpus=0, max_concurrency=4, max_restarts=2
-    )
-    return actor.remote(lake_root)
-
-
-__all__ = ["RagEngine", "finish", "rag_actor"]
+__all__ = ["RagDeployment", "RagEngine", "finish"]

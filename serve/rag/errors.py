@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from covary.errors import TerminalError, TransientError
-from serve.query.errors import ServeError
+from serve.errors import ServeError
 
 
 class RagError(ServeError):
@@ -18,4 +18,8 @@ class BadQuestionError(RagError, TerminalError, ValueError):
     """The question is empty, too long or asks for an unknown document kind."""
 
 
-__all__ = ["AnswerBackendError", "BadQuestionError", "RagError"]
+class RagUnavailableError(RagError, TerminalError):
+    """The query app was built without the RAG deployment."""
+
+
+__all__ = ["AnswerBackendError", "BadQuestionError", "RagError", "RagUnavailableError"]

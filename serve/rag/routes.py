@@ -18,7 +18,7 @@ from serve.guard.policy import query_hash
 from serve.query.deployments import unwrap
 from serve.rag.answer import Answer, Source
 from serve.rag.backends import BACKENDS, endpoint_for
-from serve.rag.engine import finish, rag_actor
+from serve.rag.engine import finish
 from serve.rag.safety import StreamSanitizer, is_causal, sanitize
 
 router = APIRouter()
@@ -78,23 +78,17 @@ def _ctx(request: Request) -> Any:
     return request.app.state.ctx
 
 
-def _actor(request: Request) -> Any:
-    ctx = _ctx(request)
-    handle = getattr(ctx, "_rag_actor", None)
-    if handle is None:
-        handle = rag_actor(ctx.lake_root)
-        ctx._rag_actor = handle
-    return handle
-
-
 async def _call(request: Request, method: str, kwargs: dict[str, Any]) -> Any:
-    import ray
+    """One call on the RAG deployment that ``build_app`` bound and passed to the ingress by handle."""
+    rag = _ctx(request).extra.get("rag")
+    if rag is None:
+        from serve.rag.errors import RagUnavailableError
 
-    try:
-        return unwrap(await _actor(request).call.remote(method, kwargs))
-    except ray.exceptions.RayActorError:  # the actor died with the replica that created it: make a new one
-        _ctx(request)._rag_actor = None
-        return unwrap(await _actor(request).call.remote(method, kwargs))
+        raise RagUnavailableError(
+            "this query app was built without the RAG deployment",
+            hint="serve.query.app.build_app binds it; an app context built by hand needs extra['rag']",
+        )
+    return unwrap(await rag.call.remote(method, kwargs))
 
 
 async def _lookup(request: Request, question: str) -> list[dict[str, Any]]:

@@ -100,9 +100,9 @@ def moto_server(*, startup_timeout_s: float = 120) -> Iterator[S3Server]:
             try:
                 httpx.get(f"{endpoint}/moto-api/", timeout=2)
                 break
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not answer") from None
+                    raise RuntimeError("moto server did not answer") from exc
                 time.sleep(0.3)
         yield S3Server(endpoint, ACCESS_KEY, f"test-secret-{uuid.uuid4().hex}")
     finally:

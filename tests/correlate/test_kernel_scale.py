@@ -13,6 +13,7 @@ from jobs.correlate.kernel import (
     null_maxima_numpy,
     null_maxima_pairs,
     null_maxima_torch,
+    segments,
 )
 from jobs.correlate.nulls import make_plan
 
@@ -42,6 +43,32 @@ def test_null_kernels_equal_the_plain_definition(kind: str) -> None:
     a, b = np.repeat(np.arange(6), 7), np.tile(np.arange(6, 13), 6)
     pairs = null_maxima_pairs(z, a, b, plan, np.full(a.size, float(n)))  # FFT route for shifts
     np.testing.assert_allclose(pairs, ref.reshape(plan.draws, -1), rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("kind", ["shift", "block"])
+def test_diagonal_block_covers_every_pair_once_and_equals_the_definition(kind: str) -> None:
+    rng = np.random.default_rng(6)
+    n, t = 150, 11
+    z = rng.standard_normal((n, t)).astype(np.float32)
+    z = (z - z.mean(0)) / z.std(0)
+    plan = make_plan(kind, n=n, max_lag=3, draws=25, seed=3, block_length=7)
+    ref = _reference_maxima(z, z, plan, n)
+    iu = np.triu_indices(t, 1)
+    for threads in (1, 2, 3):
+        got = null_maxima_numpy(z, z, plan, np.full((1, 1), float(n)), threads=threads, diagonal=True)
+        np.testing.assert_allclose(got[:, iu[0], iu[1]], ref[:, iu[0], iu[1]], rtol=2e-5, atol=2e-6)
+    for size, parts in ((11, 1), (11, 3), (256, 2), (5, 8)):
+        cover = np.zeros((size, size), dtype=int)
+        for r0, r1, c0, c1 in segments(size, size, diagonal=True, parts=parts):
+            cover[r0:r1, c0:c1] += 1
+        assert cover.max() == 1  # bands are disjoint: threads never write the same maxima
+        assert (cover[np.triu_indices(size, 1)] == 1).all()  # every pair a < b is computed
+        if size >= 8:
+            assert cover.sum() < 0.7 * size * size  # and most of the lower triangle is skipped
+        off = np.zeros((size, size // 2 + 1), dtype=int)
+        for r0, r1, c0, c1 in segments(size, size // 2 + 1, diagonal=False, parts=parts):
+            off[r0:r1, c0:c1] += 1
+        assert (off == 1).all()
 
 
 def test_complete_data_lagged_r_matches_window_pearson() -> None:

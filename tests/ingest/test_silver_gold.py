@@ -10,9 +10,10 @@ import pandas as pd
 import pyarrow.compute as pc
 import pytest
 
-from jobs.ingest.geo import haversine_km, resolve
+from connectors.core.geo import haversine_km, resolve
+from connectors.spotify.silver import spotify_date
 from jobs.ingest.gold import build_series, write_gold
-from jobs.ingest.silver import isrc_links, spotify_date, to_silver
+from jobs.ingest.silver import isrc_links, to_silver
 from lakehouse import BatchKey
 
 

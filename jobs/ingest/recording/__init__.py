@@ -1,14 +1,23 @@
-"""Build the built-in connectors' replay fixtures from public datasets (``python -m jobs.ingest.recording``)."""
+"""Build the built-in connectors' replay fixtures from public datasets (``python -m jobs.ingest.recording``).
+
+Each connector's recorder lives in ``connectors/<name>/recording.py`` (shared helpers in
+``connectors/replay/recording.py``); this entry point runs them and writes ``connectors/<name>/fixtures/``.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from jobs.ingest.recording._common import REPO_ROOT, write_fixtures
-from jobs.ingest.recording.code import build_github, build_notion
-from jobs.ingest.recording.data import build_fred, build_pokeapi, build_tmdb, build_weather
-from jobs.ingest.recording.music import build_musicbrainz, build_spotify
+from connectors.fred.recording import build_fred
+from connectors.github.recording import build_github
+from connectors.musicbrainz.recording import build_musicbrainz
+from connectors.notion.recording import build_notion
+from connectors.pokeapi.recording import build_pokeapi
+from connectors.replay.recording import REPO_ROOT, write_fixtures
+from connectors.spotify.recording import build_spotify
+from connectors.tmdb.recording import build_tmdb
+from connectors.weather.recording import build_weather
 
 BUILDERS = {
     "github": ("vega", build_github),

@@ -1,0 +1,1 @@
+"""Built-in World Bank connector: indicator observations per country (World Development Indicators API v2)."""
