@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFound
@@ -38,6 +39,7 @@ LOG_TABLES = frozenset({"ops.loads", "ops.cursors", "ops.ingest_partitions"})
 
 _LOGS: dict[tuple[str, str], LogSnapshot] = {}
 _HANDLES: dict[tuple[str, str], DeltaTable] = {}
+_FILESYSTEMS: dict[tuple[str, str], Any] = {}
 _LOG_LOCK = threading.RLock()
 _EPOCHS = iter(range(1, 1 << 62))
 
@@ -328,17 +330,16 @@ class Lakehouse:
             if snap is not None and snap.version == version:
                 return snap
             paths = pa.table(dt.get_add_actions(flatten=True))["path"].to_pylist()
-            dataset = dt.to_pyarrow_dataset()
-            schema = _normalised_schema(dataset.schema)
+            schema = _normalised_schema(pa.schema(dt.schema().to_arrow()))
             current = set(paths)
             if snap is None or snap.table.schema != schema or not snap.files <= current:
                 snap = LogSnapshot(version, next(_EPOCHS), schema.empty_table(), set())
             new = current - snap.files
             table = snap.table
             if new:
-                fragments = [f for f in dataset.get_fragments() if _rel(f.path, dt) in new]
-                part = ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem).to_table()
-                table = pa.concat_tables([table, _normalise_views(part).cast(schema)])
+                fs = _log_filesystem(key, dt)
+                parts = [_conform_log(pq.read_table(p, filesystem=fs), schema) for p in paths if p in new]
+                table = pa.concat_tables([table, *parts])
                 if table.num_rows and len(table.column(0).chunks) > 64:
                     table = table.combine_chunks()
             snap = LogSnapshot(version, snap.epoch, table, snap.files | new)
@@ -427,6 +428,31 @@ class Lakehouse:
 
     def list_tables(self) -> list[dict[str, Any]]:
         return [self.stats(spec.name) for spec in all_specs()]
+
+
+def _log_filesystem(key: tuple[str, str], dt: DeltaTable) -> Any:
+    """A pyarrow filesystem rooted at the table (local or object store, the table's storage options)."""
+    fs = _FILESYSTEMS.get(key)
+    if fs is None:
+        import pyarrow.fs as pa_fs
+        from deltalake.fs import DeltaStorageHandler
+
+        fs = _FILESYSTEMS[key] = pa_fs.PyFileSystem(DeltaStorageHandler(dt.table_uri, _key_options(key)))
+    return fs
+
+
+def _key_options(key: tuple[str, str]) -> dict[str, str] | None:
+    return json.loads(key[1]) or None
+
+
+def _conform_log(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """One log file's rows in the table's current schema (columns added later are null in older files)."""
+    table = _normalise_views(table)
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _normalised_schema(schema: pa.Schema) -> pa.Schema:

@@ -112,7 +112,7 @@ def load_manifest(directory: Path) -> tuple[Manifest, dict[int, list[Any]]]:
     path = directory / "manifest.yaml"
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the large manifests parse ~10x faster
-        manifest = Manifest.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))  # noqa: S506
+        manifest = Manifest.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"cannot read replay manifest {path}: {exc}") from exc
     except ValidationError as exc:

@@ -60,7 +60,7 @@ def test_serve_imports_directly_and_creates_no_actors() -> None:
     assert not bad, bad
 
 
-def test_the_app_mounts_the_builtin_routers_and_binds_rag() -> None:
+def test_the_app_mounts_the_builtin_routers() -> None:
     from fastapi import FastAPI
 
     from serve.query.app import QueryAppArgs, builtin_routers
@@ -70,9 +70,17 @@ def test_the_app_mounts_the_builtin_routers_and_binds_rag() -> None:
         app.include_router(router)
     paths = set(app.openapi()["paths"])
     assert {"/v1/ask", "/v1/sql", "/v1/upload", "/v1/forecast/{series_id}", "/v1/explorer/kpis"} <= paths, sorted(paths)
-    source = (REPO / "serve/query/app.py").read_text(encoding="utf-8")
-    assert "RagDeployment" in source and '"rag": rag' in source
     assert QueryAppArgs().rag.num_replicas == 1
+
+
+def test_build_app_binds_the_rag_engine_and_passes_it_by_handle() -> None:
+    from serve.query.app import build_app
+    from serve.rag.engine import RagDeployment
+
+    ingress = build_app({})._bound_deployment  # the application graph (nothing runs: no Ray needed)
+    extra = ingress.init_args[4]
+    rag = extra["rag"]._bound_deployment
+    assert (rag.name, rag.func_or_class, rag.num_replicas) == ("RagEngine", RagDeployment, 1)
 
 
 def test_one_embedding_loader() -> None:
