@@ -35,7 +35,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy covary lakehouse
+	$(BIN)/mypy covary lakehouse connectors jobs serve charts
 	$(BIN)/lint-imports --no-cache --no-logo .importlinter
 
 fmt: $(STAMP)

@@ -322,9 +322,14 @@ def _options(opts: DeploymentOptions, retry_after_s: float) -> dict[str, Any]:
 
 def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
     """Build the Serve application from typed args (a dict from a Serve config YAML works)."""
-    from serve.query.deployments import AuditWriter, SqlEngine, Translator
+    from serve.query import deployments
     from serve.query.service import EngineOptions
     from serve.rag.engine import RagDeployment
+
+    # @serve.deployment classes are Deployment objects at run time; the stubs see the plain classes
+    SqlEngine: Any = deployments.SqlEngine
+    Translator: Any = deployments.Translator
+    AuditWriter: Any = deployments.AuditWriter
 
     parsed = args if isinstance(args, QueryAppArgs) else QueryAppArgs(**(args or {}))
     engine_opts = EngineOptions(**parsed.engine).model_dump()
@@ -343,12 +348,11 @@ def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
         else None
     )
     # the RAG engine (embedder + Milvus store + answerer) is a deployment of this app, passed by handle
-    rag_engine = serve.deployment(RagDeployment, name="RagEngine")
+    rag_engine: Any = serve.deployment(RagDeployment, name="RagEngine")
     rag = rag_engine.options(**_options(parsed.rag, parsed.retry_after_s)).bind(parsed.lake_root)
     extra: dict[str, Any] = {"catalog": catalog, "rag": rag}
-    ingress = serve.deployment(QueryIngress, name="QueryIngress").options(
-        **_options(parsed.ingress, parsed.retry_after_s)
-    )
+    ingress_deployment: Any = serve.deployment(QueryIngress, name="QueryIngress")
+    ingress = ingress_deployment.options(**_options(parsed.ingress, parsed.retry_after_s))
     return ingress.bind(engine, translator, audit, parsed.model_dump(), extra)
 
 

@@ -4,6 +4,7 @@ known values (or why the table cannot have it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from serve.query.linking import (
     COUNTRY_NAMES,
@@ -31,6 +32,8 @@ class RefusalStage:
     default_limit: int
     _multi: bool
     _readings: list[Reading]
+    _rank: Callable[[Reading], tuple]  # ReadingStage
+    _range: Callable[..., tuple[str | None, str | None]]  # ShapeStage
 
     def _refuse(
         self, question: str, r: Reading, words: list[str], orig: list[str], spans: list, reason: str | None = None

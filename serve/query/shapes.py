@@ -4,6 +4,7 @@ period anchors and data ranges, partner series of relation questions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -39,6 +40,7 @@ class ShapeStage:
     default_limit: int
     _multi: bool
     _readings: list[Reading]
+    _read: Callable[..., Reading]  # ReadingStage
 
     def _partners(self, r: Reading, words: list[str], taken: dict, plan: QueryPlan, say: Any) -> Reading:
         """For "how does X relate to Y": measures of other tables for the words this table cannot place."""
