@@ -127,7 +127,8 @@ def test_models_reject_what_the_api_never_sends() -> None:
 def test_fixture_size_stays_modest() -> None:
     names = {n for n, _ in MODELS}
     total = sum(p.stat().st_size for n in names for p in (ROOT / n / "fixtures").rglob("*") if p.is_file())
-    assert total < 8 * 1024 * 1024  # a few MB overall, not tens
+    # a few MB overall, not tens: 8.3 MB since the 2023-24 public window (issue 15) joined the older windows
+    assert total < 10 * 1024 * 1024
 
 
 def test_pokemon_names_are_api_slugs() -> None:

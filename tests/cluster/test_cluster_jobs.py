@@ -62,12 +62,14 @@ def submit(cluster: RayCluster, name: str, config: dict[str, Any], env: dict[str
 
 
 def task_nodes(cluster: RayCluster, submission_id: str) -> Counter[str]:
-    """Node of every finished task of the job (Ray's state API)."""
+    """Node of every finished task of the job (Ray's state API): plain tasks and the partition workers' actor calls."""
     info = cluster.api(f"/api/jobs/{submission_id}")
     job_id = info["job_id"]
     deadline = time.monotonic() + 30
     while True:  # task events reach the state API a little after the job ends
-        tasks = [t for t in cluster.tasks() if t.get("job_id") == job_id and t.get("type") == "NORMAL_TASK"]
+        tasks = [
+            t for t in cluster.tasks() if t.get("job_id") == job_id and t.get("type") in ("NORMAL_TASK", "ACTOR_TASK")
+        ]
         if tasks or time.monotonic() > deadline:
             return Counter(t["node_id"] for t in tasks if t.get("node_id"))
         time.sleep(2)
