@@ -8,8 +8,9 @@ read (the profile cache is written to a temporary COVARY_HOME unless --write-cac
 ``bench/query_eval_questions.jsonl`` has gold SQL (the answer is right when the result set matches: column
 order and names ignored, rows as a multiset, floats to 6 significant digits, extra columns allowed), or
 gold ``"refuse"`` with the word the refusal must name (the data lacks it), or a gold intent with key
-fields. Questions and gold were written before tuning and split dev/test by a hash of the question; tune
-on dev only. Peer in the same run: raw DuckDB on the gold SQL.
+fields (the measure, and the table where the answer must come from one). Questions and gold were written
+before tuning and split dev/test by a hash of the question (the record-table questions of issue 15 by a
+seeded shuffle); tune on dev only. Peer in the same run: raw DuckDB on the gold SQL.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def judge(q: dict[str, Any], out: dict[str, Any], gold_rows: list[list[Any]] | N
             names = [plan.get("measure") or "", *(plan.get("other_measures") or [])]
             if not any(str(n).rsplit(".", 1)[-1] == want or str(n) == want for n in names):
                 return "wrong"
+        table = (q.get("gold_fields") or {}).get("table")
+        if table and plan.get("table") != table:
+            return "wrong"  # e.g. a regional "why" answered from a table without the region
         return "right"
     if out.get("intent", "sql") != "sql" or gold_rows is None:
         return "wrong"

@@ -17,6 +17,7 @@ from typing import Any
 
 from covary.errors import ConfigError, TransientError
 from covary.settings import Settings, get_settings
+from jobs.common.config import validate_config
 from jobs.errors import JobFailedError, RayUnavailableError, UnknownJobError
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ def run_job(
     Before a job runs on a cluster of several nodes, a local-path lake must be shared storage.
     """
     main = job_main(name)
+    config = validate_config(name, config)  # an unknown key or a bad value fails before Ray starts
     settings = settings or get_settings()
     if local:
         if name not in LOCAL_JOBS:
@@ -190,7 +192,7 @@ def run_job(
 
     started, status = time.perf_counter(), "failed"
     try:
-        result = main(dict(config or {}))
+        result = main(config)
         status = "succeeded"
         return result
     finally:
@@ -258,10 +260,13 @@ def submit_job(
     env: dict[str, str] | None = None,
     submission_id: str | None = None,
     settings: Settings | None = None,
+    entrypoint: str | None = None,
 ) -> str:
-    """Submit job ``name`` to a cluster with the repository as working dir; return the submission id."""
+    """Submit job ``name`` to a cluster with the repository as working dir; return the submission id.
+
+    ``entrypoint``: the command the cluster runs (default ``python -m jobs.<name>``; ``covary job submit demo``
+    passes ``python -m covary job run demo --json``, the demo being orchestrated by the CLI)."""
     settings = settings or get_settings()
-    job_main(name)  # fail fast on unknown names
     secret = sorted(k for k in (env or {}) if is_secret_env(k))
     if secret:
         raise ConfigError(
@@ -270,6 +275,9 @@ def submit_job(
             hint="put secrets in each node's secrets file (COVARY_SECRETS_FILE, mode 0600) or in the pods' "
             "Kubernetes Secret; pass only COVARY_SECRETS_FILE=/path with --env",
         )
+    if entrypoint is None:
+        job_main(name)  # fail fast on unknown names
+    config = validate_config(name, config)  # ... and on unknown config keys, before anything is uploaded
     client = _client(address, settings)
     runtime_env: dict[str, Any] = {
         "working_dir": str(REPO_ROOT),
@@ -279,7 +287,7 @@ def submit_job(
     if pip and (reqs := pinned_requirements()):
         runtime_env["pip"] = {"packages": reqs, "pip_check": False}
     # `python` of the node (its PATH) or of the job's pip env: never this machine's interpreter path
-    entrypoint = f"python -m jobs.{name}"
+    entrypoint = entrypoint or f"python -m jobs.{name}"
     if config:
         entrypoint += f" --config-json {shlex.quote(json.dumps(config))}"
     deadline = time.monotonic() + 90

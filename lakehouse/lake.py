@@ -156,6 +156,14 @@ class Lakehouse:
         except Exception:  # lost a creation race: the winner's table is there now
             return DeltaTable(uri, storage_options=self.storage_options or None)
 
+    def committed(self, name: str, batch: BatchKey) -> bool:
+        """Whether ``batch`` was committed to ``name``: its transaction marker, read from the Delta log (no data
+        is read, so a writer can ask before each unit of work at the cost of a log update)."""
+        if self.uri(name) not in self._open_tables and not self.exists(name):
+            return False
+        committed = self.ensure(name).transaction_version(batch.app_id)
+        return committed is not None and committed >= batch.version
+
     # ----------------------------------------------------------------------------------- loads
     @property
     def loads(self) -> LoadLedger:
@@ -163,9 +171,11 @@ class Lakehouse:
             self._ledger = LoadLedger(self)
         return self._ledger
 
-    def load(self, source: str, *, load_id: str | None = None) -> Load:
-        """Context manager for one load: ``with lake.load("github") as ld: ld.write(...)``."""
-        return Load(self, source, load_id=load_id)
+    def load(self, source: str, *, load_id: str | None = None, announce: bool = True) -> Load:
+        """Context manager for one load: ``with lake.load("github") as ld: ld.write(...)``.
+
+        ``announce=False``: no 'running' event; the load's one ledger commit is its 'finished' event."""
+        return Load(self, source, load_id=load_id, announce=announce)
 
     # ----------------------------------------------------------------------------------- write
     def write(

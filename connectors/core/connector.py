@@ -52,6 +52,12 @@ def _no_children(endpoint: str, records: list[dict[str, Any]]) -> dict[str, list
     return {}
 
 
+Latest = Callable[[str], list[dict[str, Any]]]
+"""``latest(endpoint)``: the source's landed bronze records of ``endpoint``, the latest one per record key."""
+Finalize = Callable[[Latest], tuple[list[dict[str, Any]], dict[str, Any]]]
+"""A finalize step: from what the run landed, the records and the mapping context of one endpoint's silver."""
+
+
 @dataclass(frozen=True)
 class SourcePlan:
     """How the ingest job cuts one source into partitions.
@@ -61,6 +67,9 @@ class SourcePlan:
     endpoint's records (``{child endpoint: [keys]}``, fetched ``CHUNK`` ids per partition, under the
     partition key ``placeholders.get(child, "id")``). ``replay_auth`` is the recording's credentials;
     ``replay_spec(url)`` replaces the whole spec when more than the auth must change (a token URL).
+    ``finalize`` maps endpoints whose silver needs every partition of the run (a join of two endpoints)
+    to a :data:`Finalize` step: the ingest job runs it once all partitions landed, then the endpoint's
+    silver mapping on what it returns; the endpoint's partitions write no silver of their own.
     """
 
     defaults: Mapping[str, Any]
@@ -71,11 +80,16 @@ class SourcePlan:
     max_in_flight: int = 2
     replay_auth: dict[str, Any] | None = None
     replay_spec: Callable[[str], dict[str, Any]] | None = None
-    finalize_only: frozenset[str] = frozenset()  # endpoints whose silver needs all partitions (built in finalize)
+    finalize: Mapping[str, Finalize] = field(default_factory=dict)
     # endpoint -> extra mapping context fetched with the source's client from the partition's records
     context: Mapping[str, Callable[[HttpClient, list[dict[str, Any]]], dict[str, Any]]] = field(default_factory=dict)
     # part of ``sources: all`` (and so of ``covary demo``); False = runs only when named in ``sources``
     in_default_run: bool = True
+
+    @property
+    def finalize_only(self) -> frozenset[str]:
+        """Endpoints whose silver is built in the job's finalize step, not by their partitions."""
+        return frozenset(self.finalize)
 
 
 # --------------------------------------------------------------------------------------------- silver
@@ -201,6 +215,8 @@ class Connector:
 __all__ = [
     "Connector",
     "Family",
+    "Finalize",
+    "Latest",
     "Partition",
     "Rejected",
     "Rows",

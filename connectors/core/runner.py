@@ -6,6 +6,8 @@ import copy
 import hashlib
 import logging
 import re
+import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +27,8 @@ from connectors.core.ratelimit import NoLimit, RateLimiter, TokenBucket
 from connectors.core.retry import RetryBudget, RetryPolicy
 from connectors.core.selectors import get_path, select_records
 from connectors.core.spec import EndpointSpec, SourceSpec
-from connectors.core.state import advance, canonical, read_checkpoint, read_state
+from connectors.core.ssrf import GuardedTransport
+from connectors.core.state import Checkpoint, CursorState, advance, canonical, read_checkpoint, read_state
 from connectors.core.validation import RecordValidator
 from connectors.errors import PaginationError, SpecError, TerminalHTTPError
 from lakehouse import BatchKey, Lakehouse
@@ -96,6 +99,16 @@ class RunOptions:
     seed: int | None = None
     on_commit: Callable[[int], None] | None = None
     """Called after each committed group with the group's first page index (tests use it to crash)."""
+    on_records: OnRecords | None = None
+    """Called once per run, inside its load, with every record of the run (page order) and the run's client,
+    before the last group commits its pages (the resume checkpoint): it writes what is derived from the
+    records (silver) in the same load and returns quarantine rows committed with the last group. A run
+    whose pages were all committed before (a resume after the last group) does not call it again."""
+    announce: bool = True
+    """Commit the load's 'running' event when it starts; False: the load's one ledger commit is 'finished'."""
+
+
+OnRecords = Callable[[Load, list[dict[str, Any]], HttpClient], list[dict[str, Any]]]
 
 
 def make_client(
@@ -124,6 +137,8 @@ def make_client(
     total = options.retry_budget if options.retry_budget is not None else spec.retry.budget
     budget = budget or RetryBudget(total if total is not None else settings.retry_budget)
     base_url = options.base_url or settings.base_urls.get(spec.name) or spec.base_url
+    allow = (_host_port(options.base_url),) if options.base_url else ()
+    transport = options.transport or GuardedTransport(extra_allowed=allow, verify=_ssl_context())
     return HttpClient(
         base_url,
         source=spec.name,
@@ -134,10 +149,22 @@ def make_client(
         clock=options.clock,
         headers=spec.headers,
         timeout_s=spec.timeout_s,
-        transport=options.transport,
+        transport=transport,
         # a base URL covary passes explicitly (the replay server a job started) is allow-listed for this run
-        allow_hosts=(_host_port(options.base_url),) if options.base_url else (),
+        allow_hosts=allow,
     )
+
+
+_SSL: list[ssl.SSLContext] = []
+_SSL_LOCK = threading.Lock()
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (loading the CA bundle costs ~60 ms; clients are made per run)."""
+    with _SSL_LOCK:
+        if not _SSL:
+            _SSL.append(httpx.create_ssl_context())
+        return _SSL[0]
 
 
 def _host_port(url: str) -> str:
@@ -187,6 +214,65 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, value) if isinstance(value, int | float) and not isinstance(value, bool) else (1, str(value))
 
 
+def _app_id(spec: SourceSpec, ep: EndpointSpec, phash: str, run_seq: int, first_index: int) -> str:
+    """The batch key of the commit group whose first page is ``first_index`` (records, quarantine, pages)."""
+    return f"covary/{spec.name}/{ep.name}/{phash}/r{run_seq}/p{first_index}"
+
+
+class _Derive:
+    """Calls ``options.on_records`` once, before the last group commits, with every record of the run."""
+
+    def __init__(
+        self,
+        lake: Lakehouse,
+        spec: SourceSpec,
+        ep: EndpointSpec,
+        part: str,
+        run_seq: int,
+        checkpoint: Checkpoint,
+        options: RunOptions,
+        client: HttpClient,
+    ) -> None:
+        self.lake, self.spec, self.ep, self.part, self.run_seq = lake, spec, ep, part, run_seq
+        self.checkpoint, self.hook, self.client = checkpoint, options.on_records, client
+        self.records: list[tuple[str, int, str]] = []
+        self.called = False
+
+    def keep(self, group: _Group, kept: list[tuple[str, int, str | None, str | None]]) -> None:
+        cols = group.rec_cols
+        rows = zip(cols["page_key"], cols["record_index"], cols["record_key"], cols["cursor_value"], strict=True)
+        kept.extend(rows)
+        if self.hook is not None:
+            self.records.extend(zip(cols["page_key"], cols["record_index"], cols["record"], strict=True))
+
+    def __call__(self, load: Load) -> list[dict[str, Any]]:
+        if self.hook is None or self.called:
+            return []
+        self.called = True
+        rows = self.records
+        if self.checkpoint.pages:  # groups an interrupted run committed: their records from bronze
+            rows = committed_records(self.lake, self.spec.name, self.ep.name, self.part, self.run_seq) + rows
+        rows.sort(key=lambda r: (r[0], r[1]))  # bronze order: page key, then record index
+        return self.hook(load, [orjson.loads(r[2]) for r in rows], self.client)
+
+
+def committed_records(
+    lake: Lakehouse, source: str, endpoint: str, part: str, run_seq: int
+) -> list[tuple[str, int, str]]:
+    """(page key, record index, record JSON) of run ``run_seq`` of a partition in bronze, finished or not."""
+    if not lake.exists(RECORDS):
+        return []
+    expr = (
+        (pc.field("source") == source)
+        & (pc.field("endpoint") == endpoint)
+        & (pc.field("partition") == part)
+        & (pc.field("run_seq") == run_seq)
+    )
+    table = lake.read(RECORDS, filter=expr, columns=["page_key", "record_index", "record"], include_unfinished=True)
+    cols = table.to_pydict()
+    return list(zip(cols["page_key"], cols["record_index"], cols["record"], strict=True))
+
+
 class _Group:
     """Pages and records buffered for one atomic commit group."""
 
@@ -210,42 +296,53 @@ def run_endpoint(
     options: RunOptions | None = None,
     client: HttpClient | None = None,
     collect: list[str] | None = None,
+    state: CursorState | None = None,
 ) -> RunSummary:
     """Run one (source, endpoint, partition) to completion in one load; resume if an earlier run broke off.
 
-    Pages are grouped up to ``spec.commit_every`` records; each group commits its records, its
-    quarantined records and its pages (the resume checkpoint, last) with :class:`BatchKey` markers,
-    so a replay lands nothing twice. The cursor state advances after the load has finished.
+    Pages are grouped up to ``spec.commit_every`` records (so a partition of fewer records commits once per
+    table); each group commits its records, its quarantined records and its pages (the resume checkpoint,
+    last) with :class:`BatchKey` markers, so a replay lands nothing twice. The load finishes (adopting the
+    loads of an interrupted run it resumed) in one ledger commit; the cursor state advances after that.
+    ``state``: the partition's cursor state when the caller has read it already.
     """
     options = options or RunOptions()
     ep = spec.endpoint(endpoint) if isinstance(endpoint, str) else endpoint
     partition = dict(partition or {})
     part = canonical(partition)
-    state = read_state(lake, spec.name, ep.name, part)
+    state = state if state is not None else read_state(lake, spec.name, ep.name, part)
     run_seq = state.run_seq + 1
-    checkpoint = read_checkpoint(lake, spec.name, ep.name, part, run_seq)
     inc = ep.incremental
     start = state.cursor_value if state.cursor_value is not None else (inc.initial_value if inc else None)
+    paginator = build_paginator(copy.deepcopy(ep.paginator), where=f"endpoints.{ep.name}.paginator")
+    phash = hashlib.sha1(part.encode()).hexdigest()[:10]
+    first = paginator.first(first_request(ep, partition, start))
+    # the first group's marker on the pages table says whether this run committed anything before: only
+    # then is the checkpoint read (a fresh run reads no data)
+    started = lake.committed(PAGES, BatchKey(_app_id(spec, ep, phash, run_seq, first.index)))
+    checkpoint = read_checkpoint(lake, spec.name, ep.name, part, run_seq) if started else Checkpoint()
     summary = RunSummary(spec.name, ep.name, partition, run_seq=run_seq, cursor_from=start)
     summary.resumed = checkpoint.pages > 0
     summary.resumed_pages = checkpoint.pages
     own_client = client is None
     client = client or make_client(spec, options)
     requests0, retries0, waits0 = client.stats.requests, client.stats.retries, len(client.stats.waits)
-    paginator = build_paginator(copy.deepcopy(ep.paginator), where=f"endpoints.{ep.name}.paginator")
     validator = RecordValidator(ep.record_model(), contract=ep.contract, primary_key=ep.primary_keys)
-    phash = hashlib.sha1(part.encode()).hexdigest()[:10]
     seen = set(checkpoint.keys)
     new_fields: set[str] = set()
     cursor_values = list(checkpoint.cursor_values)
+    kept: list[tuple[str, int, str | None, str | None]] = []  # (page key, index, record key, cursor) of this run
     try:
-        with lake.load(spec.name) as load:
+        with lake.load(spec.name, announce=options.announce) as load:
             summary.load_id = load.load_id
+            for other in sorted(checkpoint.loads):  # the interrupted run's loads finish with this one
+                load.adopt(other)
             if checkpoint.pages:
                 request = PageRequest.from_state(checkpoint.next_request) if checkpoint.next_request else None
             else:
-                request = paginator.first(first_request(ep, partition, start))
+                request = first
             group = _Group()
+            derive = _Derive(lake, spec, ep, part, run_seq, checkpoint, options, client)
             while request is not None and (ep.max_pages is None or request.index < ep.max_pages):
                 key = page_key(client, request)
                 if key in seen:
@@ -286,21 +383,29 @@ def run_endpoint(
                 )
                 end = next_request is None or (ep.max_pages is not None and next_request.index >= ep.max_pages)
                 if group.records >= spec.commit_every or end:
+                    derive.keep(group, kept)
+                    if end:
+                        group.quarantine += derive(load)
                     _flush(load, group, spec, ep, phash, run_seq, summary, options)
                     group = _Group()
                 request = next_request
             if group.pages:
+                derive.keep(group, kept)
+                group.quarantine += derive(load)
                 _flush(load, group, spec, ep, phash, run_seq, summary, options)
-        for other in sorted(checkpoint.loads - {summary.load_id}):  # adopt an interrupted run's loads
-            if lake.loads.status(other) != "finished":
-                lake.loads.finish(other, adopted_by=summary.load_id)
         summary.pages += checkpoint.pages
         summary.rows += checkpoint.records
         summary.quarantined += checkpoint.quarantined
         cursor_to = max(cursor_values, key=_sort_key) if cursor_values else start
         if start is not None and cursor_to is not None and _sort_key(start) > _sort_key(cursor_to):
             cursor_to = start
-        boundary = _boundary_keys(lake, spec.name, ep.name, part, run_seq, cursor_to) if inc else set()
+        if inc and checkpoint.pages:
+            boundary = _boundary_keys(lake, spec.name, ep.name, part, run_seq, cursor_to)
+        elif inc and cursor_to is not None:  # every record of the run went through this process
+            at = orjson.dumps(cursor_to).decode()
+            boundary = {rkey for _, _, rkey, cval in kept if cval == at and rkey is not None}
+        else:
+            boundary = set()
         if inc and cursor_to == start:
             boundary |= state.boundary_keys
         summary.cursor_to = cursor_to
@@ -456,7 +561,7 @@ def _flush(
     summary: RunSummary,
     options: RunOptions,
 ) -> None:
-    app_id = f"covary/{spec.name}/{ep.name}/{phash}/r{run_seq}/p{group.first_index}"
+    app_id = _app_id(spec, ep, phash, run_seq, group.first_index)
     if group.records:
         load.write(RECORDS, pa.table(group.rec_cols, schema=RECORD_SCHEMA), batch=BatchKey(app_id))
     if group.quarantine:
@@ -493,4 +598,4 @@ def _boundary_keys(lake: Lakehouse, source: str, endpoint: str, part: str, run_s
     return {k for k in table.column("record_key").to_pylist() if k is not None}
 
 
-__all__ = ["RunOptions", "RunSummary", "first_request", "make_client", "run_endpoint"]
+__all__ = ["OnRecords", "RunOptions", "RunSummary", "committed_records", "first_request", "make_client", "run_endpoint"]

@@ -70,29 +70,11 @@ def build_github(vega: Path) -> tuple[list[Route], dict[str, Any]]:
         times = _commit_times(vega, rng, name)
         commits, nodes = [], []
         for i, ts in enumerate(reversed(times)):  # newest first, like the API
-            oid = sha(full, i, ts)
             login = rng.choice(authors)
-            actor = {"name": login.title(), "email": f"{login}@users.noreply.github.com", "date": iso(ts)}
-            commits.append(
-                {
-                    "sha": oid,
-                    "commit": {"author": actor, "committer": actor, "message": f"change {i}", "comment_count": 0},
-                    "html_url": f"https://github.com/{full}/commit/{oid}",
-                    "author": {"login": login, "id": _uid(login), "type": "User"},
-                    "parents": [{"sha": sha(full, i + 1, "p")}],
-                }
-            )
-            nodes.append(
-                {
-                    "oid": oid,
-                    "committedDate": iso(ts),
-                    "messageHeadline": f"change {i}",
-                    "additions": int(rng.expovariate(1 / 40)) + 1,
-                    "deletions": int(rng.expovariate(1 / 15)),
-                    "changedFilesIfAvailable": rng.randint(1, 9),
-                    "author": {"name": login.title(), "user": {"login": login}},
-                }
-            )
+            author = {"login": login, "id": _uid(login), "type": "User"}
+            commit, node = _commit(rng, full, sha(full, i, ts), ts, login, f"change {i}", author, sha(full, i + 1, "p"))
+            commits.append(commit)
+            nodes.append(node)
         created = datetime(2014, 3, 1, tzinfo=UTC) + timedelta(days=rng.randrange(200))
         stars = []
         t = datetime(2015, 1, 1, tzinfo=UTC)
@@ -138,52 +120,19 @@ def build_github(vega: Path) -> tuple[list[Route], dict[str, Any]]:
                 }
             )
         releases.reverse()
-        repo = {
-            "id": int(sha("repo", full)[:7], 16),
-            "node_id": f"R_{sha(full)[:12]}",
-            "name": name,
-            "full_name": full,
-            "owner": _gh_user(owner) | {"type": "Organization"},
-            "private": False,
-            "html_url": f"https://github.com/{full}",
-            "description": desc,
-            "fork": False,
-            "language": language,
-            "stargazers_count": len(stars),
-            "watchers_count": len(stars),
-            "forks_count": len(stars) // 9,
-            "open_issues_count": sum(1 for i in issues if i["state"] == "open"),
-            "default_branch": "main",
-            "topics": ["demo", language.lower()],
-            "license": {"key": "mit", "name": "MIT License", "spdx_id": "MIT"},
-            "created_at": iso(created),
-            "updated_at": iso(times[-1]),
-            "pushed_at": iso(times[-1]),
-        }
-        response(repo_route, repo, path={"owner": owner, "repo": name})
-        lists: tuple[tuple[str, list[Any], dict[str, Any]], ...] = (
-            ("commits", commits, {}),
-            ("issues", issues, {"filter": {"param": "since", "field": "updated_at"}}),
-            ("releases", releases, {}),
-            ("stargazers", stars, {}),
+        repo = _repo(
+            full,
+            stars=stars,
+            issues=issues,
+            description=desc,
+            language=language,
+            forks_per_star=9,
+            topics=["demo", language.lower()],
+            license={"key": "mit", "name": "MIT License", "spdx_id": "MIT"},
+            created_at=iso(created),
+            pushed_at=iso(times[-1]),
         )
-        for endpoint, items, extra in lists:
-            routes.append(
-                records_route(f"/repos/{full}/{endpoint}", items, paginate=GH_PAGES, rate_limit=GH_RATE, **extra)
-            )
-        cursor = None
-        for start in range(0, len(nodes), 100):
-            chunk = nodes[start : start + 100]
-            end_cursor = f"{chunk[-1]['oid']} {start + len(chunk) - 1}"
-            history = {
-                "totalCount": len(nodes),
-                "pageInfo": {"hasNextPage": start + 100 < len(nodes), "endCursor": end_cursor},
-                "nodes": chunk,
-            }
-            body = {"data": {"repository": {"defaultBranchRef": {"target": {"history": history}}}}}
-            variables = {"owner": owner, "repo": name, "cursor": cursor}
-            response(graphql, body, body_match={"variables": variables})
-            cursor = end_cursor
+        routes += _repo_pages(repo_route, graphql, repo, commits, nodes, issues=issues, releases=releases, stars=stars)
     public_routes = _public_window(repo_route, graphql)
     meta = {
         "provenance": "pyflow commit times: vega-datasets github.csv (simulated punchcard, BSD-3-Clause); "
@@ -215,7 +164,7 @@ def _public_window(repo_route: Route, graphql: Route) -> list[Route]:
     clock = public_clock()
     routes: list[Route] = []
     for r, full in enumerate(PUBLIC_REPOS):
-        owner, name = full.split("/")
+        name = full.split("/")[1]
         activity = clock.github[full]
         rng = random.Random(f"github-public-{full}")
         authors = [f"{name}-dev{i:02d}" for i in range(8)]
@@ -225,30 +174,13 @@ def _public_window(repo_route: Route, graphql: Route) -> list[Route]:
             times += sorted(base + timedelta(minutes=rng.randrange(7 * 60, 23 * 60)) for _ in range(int(n)))
         commits, nodes = [], []
         for i, ts in enumerate(reversed(times)):  # newest first, like the API
-            oid = sha(full, "public", i, ts)
             login = rng.choice(authors)
-            actor = {"name": login.title(), "email": f"{login}@users.noreply.github.com", "date": iso(ts)}
             message = rng.choice(["fix: ", "feat: ", "docs: ", "refactor: ", "test: "]) + f"change {len(times) - i}"
-            commits.append(
-                {
-                    "sha": oid,
-                    "commit": {"author": actor, "committer": actor, "message": message, "comment_count": 0},
-                    "html_url": f"https://github.com/{full}/commit/{oid}",
-                    "author": None if rng.random() < 0.05 else {"login": login, "id": _uid(login), "type": "User"},
-                    "parents": [{"sha": sha(full, "public", i + 1, "p")}],
-                }
-            )
-            nodes.append(
-                {
-                    "oid": oid,
-                    "committedDate": iso(ts),
-                    "messageHeadline": message,
-                    "additions": int(rng.expovariate(1 / 40)) + 1,
-                    "deletions": int(rng.expovariate(1 / 15)),
-                    "changedFilesIfAvailable": rng.randint(1, 9),
-                    "author": {"name": login.title(), "user": {"login": login}},
-                }
-            )
+            author = None if rng.random() < 0.05 else {"login": login, "id": _uid(login), "type": "User"}
+            oid, parent = sha(full, "public", i, ts), sha(full, "public", i + 1, "p")
+            commit, node = _commit(rng, full, oid, ts, login, message, author, parent)
+            commits.append(commit)
+            nodes.append(node)
         issues = []
         number = 0
         for day, n in zip(clock.dates, activity.issues, strict=True):
@@ -300,52 +232,130 @@ def _public_window(repo_route: Route, graphql: Route) -> list[Route]:
             if t.year > 2024:
                 break
             stars.append({"starred_at": iso(t), "user": _gh_user(f"fan-{name}-{k}")})
-        repo = {
-            "id": int(sha("repo", full)[:7], 16),
-            "node_id": f"R_{sha(full)[:12]}",
-            "name": name,
-            "full_name": full,
-            "owner": _gh_user(owner) | {"type": "Organization"},
-            "private": False,
-            "html_url": f"https://github.com/{full}",
-            "description": None if r == 1 else "Tide-gauge data toolkit (synthetic public-window repository)",
-            "fork": False,
-            "language": ("Go", "TypeScript")[r % 2],  # languages no covary-demo repository uses
-            "stargazers_count": len(stars),
-            "watchers_count": len(stars),
-            "forks_count": len(stars) // 7,
-            "open_issues_count": sum(1 for i in issues if i["state"] == "open"),
-            "default_branch": "main",
-            "topics": [] if r == 1 else ["oceanography", "go"],
-            "license": None if r == 1 else {"key": "apache-2.0", "name": "Apache License 2.0", "spdx_id": "Apache-2.0"},
-            "created_at": "2022-06-01T10:00:00Z",
-            "updated_at": iso(times[-1]),
-            "pushed_at": iso(times[-1]),
-        }
-        response(repo_route, repo, path={"owner": owner, "repo": name})
-        lists: tuple[tuple[str, list[Any], dict[str, Any]], ...] = (
-            ("commits", commits, {}),
-            ("issues", issues, {"filter": {"param": "since", "field": "updated_at"}}),
-            ("releases", releases, {}),
-            ("stargazers", stars, {}),
+        repo = _repo(
+            full,
+            stars=stars,
+            issues=issues,
+            description=None if r == 1 else "Tide-gauge data toolkit (synthetic public-window repository)",
+            language=("Go", "TypeScript")[r % 2],  # languages no covary-demo repository uses
+            forks_per_star=7,
+            topics=[] if r == 1 else ["oceanography", "go"],
+            license=None if r == 1 else {"key": "apache-2.0", "name": "Apache License 2.0", "spdx_id": "Apache-2.0"},
+            created_at="2022-06-01T10:00:00Z",
+            pushed_at=iso(times[-1]),
         )
-        for endpoint, items, extra in lists:
-            routes.append(
-                records_route(f"/repos/{full}/{endpoint}", items, paginate=GH_PAGES, rate_limit=GH_RATE, **extra)
-            )
-        cursor = None
-        for start in range(0, len(nodes), 100):
-            chunk = nodes[start : start + 100]
-            end_cursor = f"{chunk[-1]['oid']} {start + len(chunk) - 1}"
-            history = {
-                "totalCount": len(nodes),
-                "pageInfo": {"hasNextPage": start + 100 < len(nodes), "endCursor": end_cursor},
-                "nodes": chunk,
-            }
-            body = {"data": {"repository": {"defaultBranchRef": {"target": {"history": history}}}}}
-            response(graphql, body, body_match={"variables": {"owner": owner, "repo": name, "cursor": cursor}})
-            cursor = end_cursor
+        routes += _repo_pages(repo_route, graphql, repo, commits, nodes, issues=issues, releases=releases, stars=stars)
     return routes
+
+
+def _commit(
+    rng: random.Random,
+    full: str,
+    oid: str,
+    ts: datetime,
+    login: str,
+    message: str,
+    author: dict[str, Any] | None,
+    parent: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One commit as the REST API lists it and as the GraphQL history pages it (line statistics drawn from ``rng``)."""
+    actor = {"name": login.title(), "email": f"{login}@users.noreply.github.com", "date": iso(ts)}
+    commit = {
+        "sha": oid,
+        "commit": {"author": actor, "committer": actor, "message": message, "comment_count": 0},
+        "html_url": f"https://github.com/{full}/commit/{oid}",
+        "author": author,
+        "parents": [{"sha": parent}],
+    }
+    node = {
+        "oid": oid,
+        "committedDate": iso(ts),
+        "messageHeadline": message,
+        "additions": int(rng.expovariate(1 / 40)) + 1,
+        "deletions": int(rng.expovariate(1 / 15)),
+        "changedFilesIfAvailable": rng.randint(1, 9),
+        "author": {"name": login.title(), "user": {"login": login}},
+    }
+    return commit, node
+
+
+def _repo(
+    full: str,
+    *,
+    stars: list[Any],
+    issues: list[dict[str, Any]],
+    description: str | None,
+    language: str,
+    forks_per_star: int,
+    topics: list[str],
+    license: dict[str, str] | None,
+    created_at: str,
+    pushed_at: str,
+) -> dict[str, Any]:
+    """``GET /repos/{owner}/{repo}``'s answer."""
+    owner, name = full.split("/")
+    return {
+        "id": int(sha("repo", full)[:7], 16),
+        "node_id": f"R_{sha(full)[:12]}",
+        "name": name,
+        "full_name": full,
+        "owner": _gh_user(owner) | {"type": "Organization"},
+        "private": False,
+        "html_url": f"https://github.com/{full}",
+        "description": description,
+        "fork": False,
+        "language": language,
+        "stargazers_count": len(stars),
+        "watchers_count": len(stars),
+        "forks_count": len(stars) // forks_per_star,
+        "open_issues_count": sum(1 for i in issues if i["state"] == "open"),
+        "default_branch": "main",
+        "topics": topics,
+        "license": license,
+        "created_at": created_at,
+        "updated_at": pushed_at,
+        "pushed_at": pushed_at,
+    }
+
+
+def _repo_pages(
+    repo_route: Route,
+    graphql: Route,
+    repo: dict[str, Any],
+    commits: list[Any],
+    nodes: list[dict[str, Any]],
+    *,
+    issues: list[Any],
+    releases: list[Any],
+    stars: list[Any],
+) -> list[Route]:
+    """Record the repository's answer and its GraphQL history (pages of 100 chained by ``endCursor``); return its
+    REST list routes (the replay server pages those itself, with Link headers)."""
+    full = str(repo["full_name"])
+    owner, name = full.split("/")
+    response(repo_route, repo, path={"owner": owner, "repo": name})
+    cursor = None
+    for start in range(0, len(nodes), 100):
+        chunk = nodes[start : start + 100]
+        end_cursor = f"{chunk[-1]['oid']} {start + len(chunk) - 1}"
+        history = {
+            "totalCount": len(nodes),
+            "pageInfo": {"hasNextPage": start + 100 < len(nodes), "endCursor": end_cursor},
+            "nodes": chunk,
+        }
+        body = {"data": {"repository": {"defaultBranchRef": {"target": {"history": history}}}}}
+        response(graphql, body, body_match={"variables": {"owner": owner, "repo": name, "cursor": cursor}})
+        cursor = end_cursor
+    lists: tuple[tuple[str, list[Any], dict[str, Any]], ...] = (
+        ("commits", commits, {}),
+        ("issues", issues, {"filter": {"param": "since", "field": "updated_at"}}),
+        ("releases", releases, {}),
+        ("stargazers", stars, {}),
+    )
+    return [
+        records_route(f"/repos/{full}/{endpoint}", items, paginate=GH_PAGES, rate_limit=GH_RATE, **extra)
+        for endpoint, items, extra in lists
+    ]
 
 
 def np_days(dates: tuple[date, ...], flags: Any) -> list[date]:

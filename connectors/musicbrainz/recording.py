@@ -106,14 +106,7 @@ def _record_months(
                 for r in rels
             ]
             query = {"query": f"date:{window} AND country:{country}", "fmt": "json"}
-            for offset in range(0, max(1, len(items)), 100):
-                body = {
-                    "created": created,
-                    "count": len(items),
-                    "offset": offset,
-                    "releases": items[offset : offset + 100],
-                }
-                response(releases, body, query=query | {"limit": 100, "offset": offset})
+            _search_pages(releases, "releases", items, query, created)
         recs = sorted(
             (
                 {"rel": r, "t": t}
@@ -136,15 +129,14 @@ def _record_months(
             }
             for x in recs
         ]
-        query = {"query": f"firstreleasedate:{window}", "fmt": "json"}
-        for offset in range(0, max(1, len(items)), 100):
-            body = {
-                "created": created,
-                "count": len(items),
-                "offset": offset,
-                "recordings": items[offset : offset + 100],
-            }
-            response(recordings, body, query=query | {"limit": 100, "offset": offset})
+        _search_pages(recordings, "recordings", items, {"query": f"firstreleasedate:{window}", "fmt": "json"}, created)
+
+
+def _search_pages(route: Route, key: str, items: list[Any], query: dict[str, Any], created: str) -> None:
+    """Record a WS/2 search's answers, 100 hits a page (one empty page when nothing matched)."""
+    for offset in range(0, max(1, len(items)), 100):
+        body = {"created": created, "count": len(items), "offset": offset, key: items[offset : offset + 100]}
+        response(route, body, query=query | {"limit": 100, "offset": offset})
 
 
 def build_musicbrainz(_: Path) -> tuple[list[Route], dict[str, Any]]:

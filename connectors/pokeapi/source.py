@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import connectors.tmdb.client  # noqa: F401  (registers the id_list paginator)
-from connectors.core.connector import Partition, SourcePlan
+from connectors.core.connector import Latest, Partition, SourcePlan
 from connectors.pokeapi.models import Generation, Habitat, NamedResource, Pokemon, PokemonSpecies, Type
 
 REPLAY_AUTH = None  # PokeAPI needs no key
@@ -74,14 +74,19 @@ def children(endpoint: str, records: list[dict[str, Any]]) -> dict[str, list[str
     return {}
 
 
+def join_species(latest: Latest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """silver.pokemon joins every landed pokémon with its species: the species are the mapping's context."""
+    return latest("pokemon"), {"species": latest("species")}
+
+
 PLAN = SourcePlan(
     defaults={},
     first=first_stage,
     children=children,
     parent_endpoints=frozenset({"pokemon_list", "pokemon", "species"}),
     replay_auth=REPLAY_AUTH,
-    finalize_only=frozenset({"pokemon"}),  # silver joins pokemon with species once both landed
+    finalize={"pokemon": join_species},  # silver joins pokemon with species once both landed
 )
 
 
-__all__ = ["DETAILS", "PLAN", "REPLAY_AUTH", "build_source", "children", "first_stage"]
+__all__ = ["DETAILS", "PLAN", "REPLAY_AUTH", "build_source", "children", "first_stage", "join_species"]

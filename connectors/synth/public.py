@@ -442,6 +442,10 @@ def _macro(dates: tuple[date, ...], seed: int) -> dict[str, MacroSeries]:
     return out
 
 
+def _synthetic(name: str, domain: str, provenance: str, frequency: str = "D") -> SeriesInfo:
+    return SeriesInfo(name, domain, frequency, True, provenance, SYNTHETIC_LICENCE)
+
+
 def _catalogue(cities: tuple[City, ...]) -> tuple[SeriesInfo, ...]:
     rows = []
     for c in cities:
@@ -450,51 +454,29 @@ def _catalogue(cities: tuple[City, ...]) -> tuple[SeriesInfo, ...]:
             f"({c.normals.licence}); AR(1) anomalies, Markov wet days and gamma amounts generated"
         )
         for var in ("temperature_2m_max", "temperature_2m_min", "precipitation_sum", "wind_speed_10m_max"):
-            rows.append(SeriesInfo(f"weather.{c.name}.{var}", "weather", "D", True, prov, SYNTHETIC_LICENCE))
-    for country in MUSIC_COUNTRIES:
-        rows.append(
-            SeriesInfo(
-                f"music.releases.{country}",
-                "music",
-                "D",
-                True,
-                "synthetic release catalogue (Friday release day, December lull); MusicBrainz-shaped",
-                SYNTHETIC_LICENCE,
-            )
-        )
+            rows.append(_synthetic(f"weather.{c.name}.{var}", "weather", prov))
+    music = "synthetic release catalogue (Friday release day, December lull); MusicBrainz-shaped"
+    rows += [_synthetic(f"music.releases.{country}", "music", music) for country in MUSIC_COUNTRIES]
     rows.append(
-        SeriesInfo(
-            "movies.releases",
-            "movies",
-            "D",
-            True,
-            "synthetic theatrical releases (Fridays, summer/holiday seasons); TMDB-shaped",
-            SYNTHETIC_LICENCE,
+        _synthetic(
+            "movies.releases", "movies", "synthetic theatrical releases (Fridays, summer/holiday seasons); TMDB-shaped"
         )
     )
-    for repo in GITHUB_REPOS:
-        for kind in ("commits", "issues", "releases"):
-            rows.append(
-                SeriesInfo(
-                    f"github.{repo}.{kind}",
-                    "code",
-                    "D",
-                    True,
-                    "synthetic repository activity (weekday rhythm, growth, release cadence)",
-                    SYNTHETIC_LICENCE,
-                )
-            )
-    for sid, (freq, _title, _units) in MACRO.items():
-        rows.append(
-            SeriesInfo(
-                f"fred.{sid}",
-                "macro",
-                freq,
-                True,
-                f"synthetic values at plausible 2023-24 levels under the FRED id {sid}; NOT the real series",
-                SYNTHETIC_LICENCE,
-            )
+    code = "synthetic repository activity (weekday rhythm, growth, release cadence)"
+    rows += [
+        _synthetic(f"github.{repo}.{kind}", "code", code)
+        for repo in GITHUB_REPOS
+        for kind in ("commits", "issues", "releases")
+    ]
+    rows += [
+        _synthetic(
+            f"fred.{sid}",
+            "macro",
+            f"synthetic values at plausible 2023-24 levels under the FRED id {sid}; NOT the real series",
+            freq,
         )
+        for sid, (freq, _title, _units) in MACRO.items()
+    ]
     return tuple(rows)
 
 

@@ -2,7 +2,9 @@
 projects, customers, orders), messy, and the cleaning that turns the exports into typed silver rows.
 
 The daily system tables (``silver.synth_marketing``, ``silver.synth_support``, the failures column of
-``silver.synth_operations``) are aggregated from the cleaned records, so they are exactly their sums.
+``silver.synth_operations``, and through ``ledger.py`` ``silver.synth_finance`` and ``silver.synth_budget``) are
+aggregated from the cleaned records, so they are exactly their sums. The messy-export machinery is in
+``exports.py``.
 Everything here draws from its own seeded streams: the same seed gives the same records.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from connectors.synth import ledger
 from connectors.synth.dims import (
     COUNTRY_SHARE,
     PLANT_CITY,
@@ -27,9 +30,9 @@ from connectors.synth.dims import (
     TEAMS,
     US_REGIONS,
 )
+from connectors.synth.exports import Export, clean, clean_export, mess
 from connectors.synth.world import (
     HIRE_SLIP_LAG,
-    PREFIX,
     Q3_DROP_FRACTION,
     Q3_DROP_PLATFORM,
     Q3_DROP_REGION,
@@ -37,14 +40,12 @@ from connectors.synth.world import (
     SURGE_TEAMS,
     World,
     series_id,
+    truth_row,
 )
 
 PRODUCT_SHARE = (0.45, 0.35, 0.2)
 RELEASE_BOOST, RELEASE_DAYS = 8.0, 14  # a major release multiplies its feature's ticket weight, decaying over 14 days
 SLIP_PER_HIRE = 1.5  # days of delivery slip per hire the team made in the onboarding window
-DUPLICATE_RATE, CORRUPT_RATE = 0.004, 0.0015
-RENAMED_EXPORT = {"campaigns": ("tiktok_ads", "spend", "cost"), "tickets": ("chat", "opened_at", "created_at")}
-"""One export per table uses another name for a column: (which export, silver name, exported name)."""
 ORDER_CHANNELS = ("web", "app", "partner")
 ORDER_CHANNEL_SHARE = (0.55, 0.3, 0.15)
 
@@ -69,6 +70,10 @@ class Records:
     quarantine: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     cleaning: dict[str, dict[str, int]] = field(default_factory=dict)
     truth: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, name: str, frame: pl.DataFrame, bad: list[dict[str, Any]], counts: dict[str, int]) -> None:
+        """A cleaned export: its rows, what was quarantined and the cleaning counts."""
+        self.tables[name], self.quarantine[name], self.cleaning[name] = frame, bad, counts
 
 
 def _rng(world: World, stream: int) -> np.random.Generator:
@@ -295,7 +300,7 @@ def release_truth(world: World, releases: pl.DataFrame) -> list[dict[str, Any]]:
     for rel in releases.filter(pl.col("kind") == "major").iter_rows(named=True):
         product, feature = rel["product"], rel["feature"]
         rows.append(
-            _truth(
+            truth_row(
                 world,
                 "release_effect",
                 f"release:{product} {rel['version']}",
@@ -448,7 +453,7 @@ def surge_truth(world: World) -> list[dict[str, Any]]:
         if len(days) == 0:
             continue
         rows.append(
-            _truth(
+            truth_row(
                 world,
                 "lagged_effect",
                 f"hires:{team}",
@@ -553,109 +558,11 @@ def order_batches(
         day = end
 
 
-# ----------------------------------------------------------------------------------------------- messy exports
-@dataclass
-class Export:
-    """A raw export: frames as the systems deliver them (one with a renamed column) plus corrupted rows."""
-
-    frames: list[pl.DataFrame]
-    corrupted: list[dict[str, Any]]
-
-
-def mess(name: str, frame: pl.DataFrame, key: tuple[str, ...], rng: np.random.Generator) -> Export:
-    """The raw export: re-exported duplicates (a day later), corrupted copies, one export with a renamed column."""
-    n = frame.height
-    dup = frame[np.flatnonzero(rng.random(n) < DUPLICATE_RATE).tolist()]
-    if "exported_at" in dup.columns:
-        dup = dup.with_columns(pl.col("exported_at") + pl.duration(days=1))
-    victim = next(c for c, t in frame.schema.items() if c not in key and t != pl.String and c != "exported_at")
-    corrupted = [r | {victim: "#N/A"} for r in frame[np.flatnonzero(rng.random(n) < CORRUPT_RATE).tolist()].to_dicts()]
-    full = pl.concat([frame, dup])
-    frames = [full]
-    renamed = RENAMED_EXPORT.get(name)
-    if renamed:
-        which, silver_name, exported = renamed
-        dim = "platform" if "platform" in full.columns else "channel"
-        frames = [full.filter(pl.col(dim) != which), full.filter(pl.col(dim) == which).rename({silver_name: exported})]
-    return Export(frames, corrupted)
-
-
-def clean(
-    name: str, raw: Export, schema: dict[str, Any], key: tuple[str, ...]
-) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int]]:
-    """Typed, deduplicated rows (the latest export of a key wins), quarantined rows with reasons, and counts."""
-    renamed = RENAMED_EXPORT.get(name)
-    parts, renamed_rows = [], 0
-    for part in raw.frames:
-        f = part
-        if renamed and renamed[2] in f.columns:
-            f = f.rename({renamed[2]: renamed[1]})
-            renamed_rows += f.height
-        parts.append(f.select(list(schema)).cast(schema))  # type: ignore[arg-type]
-    bad = []
-    for r in raw.corrupted:
-        wrong = [c for c, t in schema.items() if not _fits(r.get(c), t)]
-        if not wrong:  # pragma: no cover - a corrupted copy always has one wrong field
-            continue
-        bad.append(
-            {
-                "reason": f"{name}: column {wrong[0]} is {r.get(wrong[0])!r}, expected {schema[wrong[0]]}",
-                "raw": repr({k: str(v) for k, v in r.items()}),
-                "location": "/".join(str(r.get(k)) for k in key),
-            }
-        )
-    frame = pl.concat(parts)
-    before = frame.height
-    order = ["exported_at"] if "exported_at" in frame.columns else list(key)
-    frame = frame.sort(order).unique(subset=list(key), keep="last").sort(list(key))
-    exported = before + len(raw.corrupted)
-    return (
-        frame,
-        bad,
-        {"exported": exported, "renamed": renamed_rows, "quarantined": len(bad), "duplicates": before - frame.height},
-    )
-
-
-def _fits(value: Any, dtype: Any) -> bool:
-    if value is None:
-        return False
-    if dtype == pl.String:
-        return isinstance(value, str)
-    if dtype == pl.Int64:
-        return isinstance(value, int | np.integer) and not isinstance(value, bool)
-    if dtype == pl.Float64:
-        return isinstance(value, float | int | np.floating) and not isinstance(value, bool)
-    if dtype == pl.Date:
-        return isinstance(value, date) and not isinstance(value, datetime)
-    return isinstance(value, datetime)
-
-
 # ----------------------------------------------------------------------------------------------- assembly
-def _truth(world: World, kind: str, a: str, **kw: Any) -> dict[str, Any]:
-    row = {
-        "truth_id": "",
-        "dataset": PREFIX,
-        "kind": kind,
-        "series_a": a,
-        "series_b": None,
-        "confounder": None,
-        "lag_days": None,
-        "strength": None,
-        "coefficient": None,
-        "ts": None,
-        "magnitude": None,
-        "seed": world.seed,
-        "description": "",
-    } | kw
-    ts = row["ts"].isoformat() if row["ts"] else ""
-    row["truth_id"] = f"{kind}:{row['series_a']}:{row['series_b'] or ''}:{ts}"
-    return row
-
-
 def q3_truth(world: World) -> list[dict[str, Any]]:
     starts = sorted({date(d.year, 7, 1) for d in world.dates if d.month in (7, 8, 9)})
     return [
-        _truth(
+        truth_row(
             world,
             "segment_drop",
             series_id("marketing.conversions"),
@@ -676,21 +583,13 @@ def build(world: World, rows: dict[str, list[dict[str, Any]]]) -> Records:
     """Every record table, messy exports cleaned; ``rows`` gets its daily tables re-derived from the records."""
     rng = _rng(world, 8)
     out = Records(tables={})
-    campaigns = campaign_exports(world, rows["marketing"])
-    frame, bad, counts = clean(
-        "campaigns", mess("campaigns", campaigns, CAMPAIGN_KEY, rng), dict(campaigns.schema), CAMPAIGN_KEY
-    )
-    out.tables["campaigns"], out.quarantine["campaigns"], out.cleaning["campaigns"] = frame, bad, counts
-    rows["marketing"] = marketing_from_campaigns(frame)
+    out.add("campaigns", *clean_export("campaigns", campaign_exports(world, rows["marketing"]), CAMPAIGN_KEY, rng))
+    rows["marketing"] = marketing_from_campaigns(out.tables["campaigns"])
 
     releases = release_calendar(world)
     out.tables["releases"] = releases
-    tickets = ticket_exports(world, rows["support"], releases)
-    frame, bad, counts = clean(
-        "tickets", mess("tickets", tickets, ("ticket_id",), rng), dict(tickets.schema), ("ticket_id",)
-    )
-    out.tables["tickets"], out.quarantine["tickets"], out.cleaning["tickets"] = frame, bad, counts
-    rows["support"] = support_from_tickets(frame)
+    out.add("tickets", *clean_export("tickets", ticket_exports(world, rows["support"], releases), ("ticket_id",), rng))
+    rows["support"] = support_from_tickets(out.tables["tickets"])
 
     events = equipment_events(world, rows["operations"])
     out.tables["equipment_events"] = events
@@ -701,19 +600,29 @@ def build(world: World, rows: dict[str, list[dict[str, Any]]]) -> Records:
 
     employees, projects = employees_and_projects(world)
     out.tables["employees"], out.tables["projects"] = employees, projects
-    out.truth = q3_truth(world) + release_truth(world, releases) + surge_truth(world)
+
+    # finance: the journal (messy export, cleaned), the budgets, and the daily tables derived from them
+    journal = ledger.journal(world)
+    out.add("ledger_entries", *clean_export("ledger", journal, ("entry_id",), _rng(world, 10), ledger.rename(world)))
+    out.tables["budget_lines"] = ledger.budget_lines(world)
+    rows["finance"] = ledger.finance_from_ledger(out.tables["ledger_entries"])
+    rows["budget"] = ledger.budget_vs_actual(out.tables["budget_lines"], out.tables["ledger_entries"])
+
+    out.truth = q3_truth(world) + release_truth(world, releases) + surge_truth(world) + ledger.overrun_truth(world)
     return out
 
 
 __all__ = [
     "CAMPAIGN_KEY",
     "RELEASE_BOOST",
+    "Export",
     "Records",
     "build",
     "clean",
     "customers",
     "daily_events",
     "marketing_from_campaigns",
+    "mess",
     "order_batches",
     "support_from_tickets",
 ]

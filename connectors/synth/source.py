@@ -99,6 +99,8 @@ RECORD_TABLES: dict[str, str] = {
     "equipment_events": "silver.synth_equipment_events",
     "employees": "silver.synth_employees",
     "projects": "silver.synth_projects",
+    "ledger_entries": "silver.synth_ledger_entries",
+    "budget_lines": "silver.synth_budget_lines",
 }
 
 # record columns named apart from the daily tables' measures, so a plain "conversions" or "csat" question still

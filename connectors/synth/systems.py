@@ -203,17 +203,9 @@ def rows_by_system(world: World, rng: np.random.Generator) -> dict[str, list[dic
         for j, dep in enumerate(DEPARTMENTS)
     ]
 
-    # finance per business unit: online = ad-driven revenue, enterprise = CRM deals
-    online_rev = tot["marketing.revenue"]
-    fin_rev = np.stack([online_rev, np.round(tot["finance.revenue"] - online_rev, 2)], axis=1)
-    fin_exp = _split_amounts(rng, tot["finance.expenses"], np.array([0.45, 0.55]), 0.03)
-    out["finance"] = [
-        {"date": day, "business_unit": bu, "revenue": float(fin_rev[i, j]), "expenses": float(fin_exp[i, j])}
-        for i, day in enumerate(dates)
-        if not world.missing["finance"][i]
-        for j, bu in enumerate(BUSINESS_UNITS)
-    ]
-    out["budget"] = _budget_rows(world, rng, out["finance"], headcount)
+    # finance (the daily ledger per business unit) and budget vs actual are derived from the journal and the
+    # budget lines (connectors/synth/ledger.py, via records.build)
+    world.latent["hr_headcount"] = headcount.astype(float)  # (days, departments)
 
     # external drivers (weather station and a market-demand index)
     out["drivers"] = [
@@ -226,34 +218,6 @@ def rows_by_system(world: World, rng: np.random.Generator) -> dict[str, list[dic
 def rng_q3(world: World) -> np.random.Generator:
     """Own stream for the Q3 re-split, so the v1 draws of every other system are unchanged."""
     return np.random.default_rng([world.seed, 12])
-
-
-def _budget_rows(
-    world: World, rng: np.random.Generator, finance: list[dict[str, Any]], headcount: np.ndarray
-) -> list[dict[str, Any]]:
-    """Monthly budget vs actual per department (actual = payroll share + marketing spend)."""
-    months: dict[date, dict[str, float]] = {}
-    spend = world.totals["marketing.spend"]
-    for i, day in enumerate(world.dates):
-        m = day.replace(day=1)
-        acc = months.setdefault(m, dict.fromkeys(DEPARTMENTS, 0.0))
-        for j, dep in enumerate(DEPARTMENTS):
-            acc[dep] += float(headcount[i, j]) * 310.0
-        acc["marketing"] += float(spend[i])
-    rows = []
-    for m, acc in sorted(months.items()):
-        for dep, actual in acc.items():
-            budget = round(actual * float(rng.normal(1.0, 0.04)), -2)
-            rows.append(
-                {
-                    "month": m,
-                    "department": dep,
-                    "budget": budget,
-                    "actual": round(actual, 2),
-                    "variance": round(actual - budget, 2),
-                }
-            )
-    return rows
 
 
 # ------------------------------------------------------------------- raw export shapes (bronze)

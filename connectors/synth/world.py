@@ -25,6 +25,7 @@ DRIVERS: tuple[tuple[str, str, int, int, str], ...] = (
 )
 SURGE_TEAMS = ("operations", "support")  # teams that get hiring surges (HR department names)
 SURGE_DAYS, HIRE_SLIP_LAG = 30, 45
+PAYROLL_PER_HEAD = 310.0  # USD per employee per calendar day (the finance ledger books it per cost centre)
 # Planted Q3 conversion drop: conversions on one platform in one US region fall by this fraction in Jul-Sep.
 Q3_DROP_PLATFORM, Q3_DROP_REGION, Q3_DROP_FRACTION = "meta_ads", "Northeast", 0.75
 
@@ -233,7 +234,7 @@ def simulate(*, days: int, seed: int, start: date) -> World:
     }
 
     # finance: booked from the clean operational numbers (before any measurement glitch)
-    payroll = headcount * 310.0
+    payroll = headcount * PAYROLL_PER_HEAD
     tot["finance.revenue"] = (revenue + deal_value).round(2)
     tot["finance.expenses"] = (spend + payroll + 9000 + rng.normal(0, 600, n)).round(2)
 
@@ -273,12 +274,14 @@ def _pick_days(
     return sorted(chosen)
 
 
-def _truth_row(world: World, kind: str, a: str, **kw: Any) -> dict[str, Any]:
+def truth_row(world: World, kind: str, series_a: str, **kw: Any) -> dict[str, Any]:
+    """One ``gold.synth_truth`` row: ``series_a`` as given (a catalogue id or a record-level name such as
+    ``hires:support``), the other columns from ``kw``; the id is kind:series_a:series_b:date."""
     row = {
         "truth_id": "",
         "dataset": PREFIX,
         "kind": kind,
-        "series_a": series_id(a),
+        "series_a": series_a,
         "series_b": None,
         "confounder": None,
         "lag_days": None,
@@ -292,6 +295,11 @@ def _truth_row(world: World, kind: str, a: str, **kw: Any) -> dict[str, Any]:
     ts = row["ts"].isoformat() if row["ts"] else ""
     row["truth_id"] = f"{kind}:{row['series_a']}:{row['series_b'] or ''}:{ts}"
     return row
+
+
+def _truth_row(world: World, kind: str, a: str, **kw: Any) -> dict[str, Any]:
+    """A truth row about the synthetic series ``a`` (a key such as ``crm.leads``)."""
+    return truth_row(world, kind, series_id(a), **kw)
 
 
 def _truth_cascade(world: World, day: int, size: float) -> None:
@@ -395,12 +403,16 @@ def _truth_relationships(world: World) -> None:
         )
         if a == "weather.temp_c":  # the same relation seen from the public weather series the site follows
             for public in SITE_WEATHER:
-                row = _truth_row(
-                    world, "driver", a, series_b=series_id(b), lag_days=lag, description=f"{text} (public weather)"
+                world.truth.append(
+                    truth_row(
+                        world,
+                        "driver",
+                        public,
+                        series_b=series_id(b),
+                        lag_days=lag,
+                        description=f"{text} (public weather)",
+                    )
                 )
-                row["series_a"] = public
-                row["truth_id"] = f"driver:{public}:{series_id(b)}:"
-                world.truth.append(row)
     for a, b, cause, text in CONFOUNDED:
         r = _corr_at_lag(tot[a], tot[b], 0, miss[a.split(".")[0]], miss[b.split(".")[0]])
         world.truth.append(
@@ -421,6 +433,7 @@ __all__ = [
     "COMPLAINT_LAG",
     "CONFOUNDED",
     "GENERATOR_VERSION",
+    "PAYROLL_PER_HEAD",
     "Q3_DROP_FRACTION",
     "Q3_DROP_PLATFORM",
     "Q3_DROP_REGION",
@@ -430,4 +443,5 @@ __all__ = [
     "robust_scale",
     "series_id",
     "simulate",
+    "truth_row",
 ]

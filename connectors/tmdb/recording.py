@@ -34,7 +34,6 @@ VEGA_TO_TMDB_GENRES = {
 
 
 def build_tmdb(vega: Path) -> tuple[list[Route], dict[str, Any]]:
-    from connectors.tmdb.models import GENRES
 
     movies = json.loads((vega / "movies.json").read_text())
     by_year: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -49,53 +48,25 @@ def build_tmdb(vega: Path) -> tuple[list[Route], dict[str, Any]]:
     for year in TMDB_YEARS:
         rows = sorted(by_year[year], key=lambda m: (m["_date"], str(m["Title"])))
         pages = max(1, math.ceil(len(rows) / 20))
-        query = {
-            "primary_release_date.gte": f"{year}-01-01",
-            "primary_release_date.lte": f"{year}-12-31",
-            "sort_by": "primary_release_date.asc",
-            "include_adult": "false",
-        }
+        query = _discover_query(year)
         for page in range(1, pages + 1):
             results = []
             for m in rows[(page - 1) * 20 : page * 20]:
                 mid = 10_000 + int(sha("tmdb", m["Title"], m["_date"])[:6], 16) % 900_000
                 genre_ids = VEGA_TO_TMDB_GENRES.get(m.get("Major Genre") or "", [])
-                item = {
-                    "adult": False,
-                    "backdrop_path": None,
-                    "genre_ids": genre_ids,
+                film = {
                     "id": mid,
-                    "original_language": "en",
-                    "original_title": str(m["Title"]),
-                    "overview": "",
-                    "popularity": round((m.get("IMDB Votes") or 0) / 1000, 3),
-                    "poster_path": None,
-                    "release_date": m["_date"].isoformat(),
                     "title": str(m["Title"]),
-                    "video": False,
+                    "release_date": m["_date"].isoformat(),
+                    "genre_ids": genre_ids,
+                    "popularity": round((m.get("IMDB Votes") or 0) / 1000, 3),
                     "vote_average": m.get("IMDB Rating") or 0.0,
                     "vote_count": m.get("IMDB Votes") or 0,
-                }
-                results.append(item)
-                details = {
-                    "id": mid,
-                    "imdb_id": None,
-                    "title": item["title"],
-                    "original_title": item["title"],
-                    "original_language": "en",
-                    "release_date": item["release_date"],
-                    "status": "Released",
                     "budget": int(m.get("Production Budget") or 0),
                     "revenue": int(m.get("Worldwide Gross") or 0),
                     "runtime": m.get("Running Time min"),
-                    "genres": [{"id": g, "name": GENRES[g]} for g in genre_ids],
-                    "production_countries": [{"iso_3166_1": "US", "name": "United States of America"}],
-                    "spoken_languages": [{"iso_639_1": "en", "english_name": "English", "name": "English"}],
-                    "vote_average": item["vote_average"],
-                    "vote_count": item["vote_count"],
-                    "popularity": item["popularity"],
                 }
-                response(movie, details, path={"movie_id": mid})
+                results.append(_movie(movie, film))
             body = {"page": page, "results": results, "total_pages": pages, "total_results": len(rows)}
             response(discover, body, query=query | {"page": page})
     _public_window(discover, movie)
@@ -162,19 +133,13 @@ def _public_window(discover: Route, movie: Route) -> None:
     import random
 
     from connectors.synth.public import public_clock
-    from connectors.tmdb.models import GENRES
 
     clock = public_clock()
     releases = [d for d, n in zip(clock.dates, clock.movie_releases, strict=True) for _ in range(int(n))]
     for year in PUBLIC_YEARS:
         rows = [d for d in releases if d.year == year]
         pages = max(1, math.ceil(len(rows) / 20))
-        query = {
-            "primary_release_date.gte": f"{year}-01-01",
-            "primary_release_date.lte": f"{year}-12-31",
-            "sort_by": "primary_release_date.asc",
-            "include_adult": "false",
-        }
+        query = _discover_query(year)
         for page in range(1, pages + 1):
             results = []
             for k, released in enumerate(rows[(page - 1) * 20 : page * 20]):
@@ -188,41 +153,70 @@ def _public_window(discover: Route, movie: Route) -> None:
                 votes = int(rng.lognormvariate(6.5, 1.4))
                 rating = round(min(9.2, max(3.0, rng.gauss(6.5, 0.9))), 1)
                 popularity = round(votes / 40 + rng.random() * 5, 3)
-                item = {
-                    "adult": False,
-                    "backdrop_path": None,
-                    "genre_ids": genre_ids,
+                film = {
                     "id": mid,
-                    "original_language": "en",
-                    "original_title": title,
-                    "overview": "",
-                    "popularity": popularity,
-                    "poster_path": None,
-                    "release_date": released.isoformat(),
                     "title": title,
-                    "video": False,
+                    "release_date": released.isoformat(),
+                    "genre_ids": genre_ids,
+                    "popularity": popularity,
                     "vote_average": rating,
                     "vote_count": votes,
-                }
-                results.append(item)
-                details = {
-                    "id": mid,
-                    "imdb_id": None,
-                    "title": title,
-                    "original_title": title,
-                    "original_language": "en",
-                    "release_date": item["release_date"],
-                    "status": "Released",
                     "budget": budget,
                     "revenue": revenue,
                     "runtime": None if rng.random() < 0.05 else rng.randint(82, 165),
-                    "genres": [{"id": g, "name": GENRES[g]} for g in genre_ids],
-                    "production_countries": [{"iso_3166_1": "US", "name": "United States of America"}],
-                    "spoken_languages": [{"iso_639_1": "en", "english_name": "English", "name": "English"}],
-                    "vote_average": rating,
-                    "vote_count": votes,
-                    "popularity": popularity,
                 }
-                response(movie, details, path={"movie_id": mid})
+                results.append(_movie(movie, film))
             body = {"page": page, "results": results, "total_pages": pages, "total_results": len(rows)}
             response(discover, body, query=query | {"page": page})
+
+
+def _discover_query(year: int) -> dict[str, str]:
+    """``/3/discover/movie``'s query for one release year (the recording answers it page by page)."""
+    return {
+        "primary_release_date.gte": f"{year}-01-01",
+        "primary_release_date.lte": f"{year}-12-31",
+        "sort_by": "primary_release_date.asc",
+        "include_adult": "false",
+    }
+
+
+def _movie(movie: Route, film: dict[str, Any]) -> dict[str, Any]:
+    """Record ``/3/movie/{id}``'s details of ``film``; return the film as a discover page lists it."""
+    from connectors.tmdb.models import GENRES
+
+    item = {
+        "adult": False,
+        "backdrop_path": None,
+        "genre_ids": film["genre_ids"],
+        "id": film["id"],
+        "original_language": "en",
+        "original_title": film["title"],
+        "overview": "",
+        "popularity": film["popularity"],
+        "poster_path": None,
+        "release_date": film["release_date"],
+        "title": film["title"],
+        "video": False,
+        "vote_average": film["vote_average"],
+        "vote_count": film["vote_count"],
+    }
+    details = {
+        "id": film["id"],
+        "imdb_id": None,
+        "title": film["title"],
+        "original_title": film["title"],
+        "original_language": "en",
+        "release_date": film["release_date"],
+        "status": "Released",
+        "budget": film["budget"],
+        "revenue": film["revenue"],
+        "runtime": film["runtime"],
+        "genres": [{"id": g, "name": GENRES[g]} for g in film["genre_ids"]],
+        "production_countries": [{"iso_3166_1": "US", "name": "United States of America"}],
+        "spoken_languages": [{"iso_639_1": "en", "english_name": "English", "name": "English"}],
+        "vote_average": film["vote_average"],
+        "vote_count": film["vote_count"],
+        "popularity": film["popularity"],
+    }
+    response(movie, details, path={"movie_id": film["id"]})
+    return item

@@ -30,39 +30,14 @@ def build_weather(vega: Path) -> tuple[list[Route], dict[str, Any]]:
     for city, (lat, lon, glat, glon, elevation) in CITIES.items():
         for year in range(2012, 2016):
             days = [r for r in rows[city] if r["date"].startswith(str(year))]
-            body = {
-                "latitude": glat,
-                "longitude": glon,
-                "generationtime_ms": 0.85,
-                "utc_offset_seconds": 0,
-                "timezone": "GMT",
-                "timezone_abbreviation": "GMT",
-                "elevation": elevation,
-                "daily_units": {
-                    "time": "iso8601",
-                    "temperature_2m_max": "°C",
-                    "temperature_2m_min": "°C",
-                    "precipitation_sum": "mm",
-                    "wind_speed_10m_max": "m/s",
-                },
-                "daily": {
-                    "time": [r["date"] for r in days],
-                    "temperature_2m_max": [float(r["temp_max"]) for r in days],
-                    "temperature_2m_min": [float(r["temp_min"]) for r in days],
-                    "precipitation_sum": [float(r["precipitation"]) for r in days],
-                    "wind_speed_10m_max": [float(r["wind"]) for r in days],
-                },
+            daily: dict[str, list[Any]] = {
+                "time": [r["date"] for r in days],
+                "temperature_2m_max": [float(r["temp_max"]) for r in days],
+                "temperature_2m_min": [float(r["temp_min"]) for r in days],
+                "precipitation_sum": [float(r["precipitation"]) for r in days],
+                "wind_speed_10m_max": [float(r["wind"]) for r in days],
             }
-            query = {
-                "latitude": lat,
-                "longitude": lon,
-                "start_date": f"{year}-01-01",
-                "end_date": f"{year}-12-31",
-                "daily": DAILY,
-                "wind_speed_unit": "ms",
-                "timezone": "GMT",
-            }
-            response(archive, body, query=query)
+            _archive_year(archive, (lat, lon), (glat, glon), elevation, year, daily)
         # OpenWeatherMap alternative: January 2015 day summaries (metric units)
         for r in rows[city]:
             if not r["date"].startswith("2015-01"):
@@ -133,36 +108,50 @@ def _public_window(archive: Route) -> None:
         w = clock.weather[city.name]
         for year in PUBLIC_YEARS:
             idx = [i for i, d in enumerate(dates) if d.year == year]
-            body = {
-                "latitude": round(lat, 2),
-                "longitude": round(lon, 2),
-                "generationtime_ms": 0.85,
-                "utc_offset_seconds": 0,
-                "timezone": "GMT",
-                "timezone_abbreviation": "GMT",
-                "elevation": city.elevation_m,
-                "daily_units": {
-                    "time": "iso8601",
-                    "temperature_2m_max": "°C",
-                    "temperature_2m_min": "°C",
-                    "precipitation_sum": "mm",
-                    "wind_speed_10m_max": "m/s",
-                },
-                "daily": {
-                    "time": [dates[i].isoformat() for i in idx],
-                    "temperature_2m_max": [float(w.temp_max[i]) for i in idx],
-                    "temperature_2m_min": [float(w.temp_min[i]) for i in idx],
-                    "precipitation_sum": [float(w.precipitation[i]) for i in idx],
-                    "wind_speed_10m_max": [float(w.wind_max[i]) for i in idx],
-                },
+            daily: dict[str, list[Any]] = {
+                "time": [dates[i].isoformat() for i in idx],
+                "temperature_2m_max": [float(w.temp_max[i]) for i in idx],
+                "temperature_2m_min": [float(w.temp_min[i]) for i in idx],
+                "precipitation_sum": [float(w.precipitation[i]) for i in idx],
+                "wind_speed_10m_max": [float(w.wind_max[i]) for i in idx],
             }
-            query = {
-                "latitude": lat,
-                "longitude": lon,
-                "start_date": f"{year}-01-01",
-                "end_date": f"{year}-12-31",
-                "daily": DAILY,
-                "wind_speed_unit": "ms",
-                "timezone": "GMT",
-            }
-            response(archive, body, query=query)
+            _archive_year(archive, (lat, lon), (round(lat, 2), round(lon, 2)), city.elevation_m, year, daily)
+
+
+def _archive_year(
+    archive: Route,
+    asked: tuple[float, float],
+    grid: tuple[float, float],
+    elevation: float,
+    year: int,
+    daily: dict[str, list[Any]],
+) -> None:
+    """Record Open-Meteo's answer for one place and calendar year: asked at ``asked`` (lat, lon), answered
+    for the model grid cell ``grid`` at ``elevation`` metres, ``daily`` the DAILY variables by day."""
+    body = {
+        "latitude": grid[0],
+        "longitude": grid[1],
+        "generationtime_ms": 0.85,
+        "utc_offset_seconds": 0,
+        "timezone": "GMT",
+        "timezone_abbreviation": "GMT",
+        "elevation": elevation,
+        "daily_units": {
+            "time": "iso8601",
+            "temperature_2m_max": "°C",
+            "temperature_2m_min": "°C",
+            "precipitation_sum": "mm",
+            "wind_speed_10m_max": "m/s",
+        },
+        "daily": daily,
+    }
+    query = {
+        "latitude": asked[0],
+        "longitude": asked[1],
+        "start_date": f"{year}-01-01",
+        "end_date": f"{year}-12-31",
+        "daily": DAILY,
+        "wind_speed_unit": "ms",
+        "timezone": "GMT",
+    }
+    response(archive, body, query=query)

@@ -101,9 +101,9 @@ def serve_explorer() -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
-    from jobs.demo import steps as demo_steps
+    from covary.cli.demo_steps import step_names
 
-    names = ", ".join(n for n, _, _ in demo_steps())
+    names = ", ".join(step_names())
 
     @app.command("demo")
     def demo(
@@ -112,9 +112,8 @@ def register(app: typer.Typer) -> None:
         steps: str | None = typer.Option(None, help=f"Comma-separated subset of the steps: {names}."),
     ) -> None:
         """Run every pipeline step on bundled offline data (local Ray, local Delta, sqlite MLflow)."""
+        from covary.cli.demo_steps import run_demo, select_steps
         from covary.settings import get_settings
-        from jobs.demo import select_steps
-        from jobs.runtime import run_job
 
         wanted = [s.strip() for s in steps.split(",") if s.strip()] if steps else []
         select_steps(wanted)  # an unknown step fails now, listing the steps, before Ray starts
@@ -124,7 +123,7 @@ def register(app: typer.Typer) -> None:
         config: dict = {"serve": serve, "steps": wanted}
         if as_json:
             with libraries_to_log(log_path) as out:
-                result = run_job("demo", config)
+                result = run_demo(config)
                 if serve:
                     result["explorer"] = serve_explorer()
             out.write(json.dumps(result, indent=2, default=str) + "\n")
@@ -143,7 +142,7 @@ def register(app: typer.Typer) -> None:
                 for k, v in summary.items():
                     console.print(f"    {k}: {v}", highlight=False, markup=False)
 
-            result = run_job("demo", config | {"on_step_start": started, "on_step_done": done})
+            result = run_demo(config, on_step_start=started, on_step_done=done)
             if serve:
                 started("query service and explorer")
                 began = time.perf_counter()

@@ -9,16 +9,36 @@ import typer
 from covary.cli._common import emit_json, fail
 
 
-def _config(config_json: str | None) -> dict:
-    if not config_json:
-        return {}
-    try:
-        value = json.loads(config_json)
-    except json.JSONDecodeError as exc:
-        raise fail(f"--config-json is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise fail("--config-json must be a JSON object")
+def _config(config_json: str | None, sets: list[str] | None = None) -> dict:
+    """``--config-json`` with each ``--set KEY=VALUE`` on top (VALUE is JSON, else text; ``a.b=V`` nests)."""
+    value: dict = {}
+    if config_json:
+        try:
+            value = json.loads(config_json)
+        except json.JSONDecodeError as exc:
+            raise fail(f"--config-json is not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise fail("--config-json must be a JSON object")
+    for item in sets or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed = raw
+        *parents, leaf = key.strip().split(".")
+        node = value
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise fail(f"--set {key}: {part!r} is a value, not a mapping")
+        node[leaf] = parsed
     return value
+
+
+DEMO = "demo"  # a job name run by covary/cli/demo_steps.py, not by a jobs.<name>.main
+SETS = typer.Option([], "--set", help="KEY=VALUE config key (repeat; VALUE is JSON or text, a.b=V nests).")
 
 
 def register(app: typer.Typer) -> None:
@@ -38,11 +58,20 @@ def register(app: typer.Typer) -> None:
         config_json: str | None = typer.Option(None, "--config-json"),
         as_json: bool = typer.Option(False, "--json"),
         local: bool = typer.Option(False, "--local", help="Small jobs (kpi, dq): run in this process, no Ray."),
+        sets: list[str] = SETS,
     ) -> None:
         """Run a job on Ray (`covary up`'s cluster, COVARY_RAY__ADDRESS, or one started on demand)."""
-        from jobs.runtime import run_job
+        config = _config(config_json, sets)
+        if name == DEMO:  # orchestrated by the CLI (covary/cli/demo_steps.py), on Ray like a job
+            from covary.cli.demo_steps import run_demo
 
-        result = run_job(name, _config(config_json), local=local)
+            if local:
+                raise fail("the demo runs Ray tasks and cannot run with --local")
+            result = run_demo(config)
+        else:
+            from jobs.runtime import run_job
+
+            result = run_job(name, config, local=local)
         emit_json(result) if as_json else typer.echo(json.dumps(result, indent=2, default=str))
 
     @job.command("submit")
@@ -54,6 +83,7 @@ def register(app: typer.Typer) -> None:
         env: list[str] = typer.Option([], "--env", help="KEY=VALUE for the job's environment (repeat)."),
         wait: bool = typer.Option(False, help="Wait for the job and print its logs."),
         as_json: bool = typer.Option(False, "--json"),
+        sets: list[str] = SETS,
     ) -> None:
         """Submit a job through the Ray Jobs API (working dir + pinned requirements)."""
         from jobs.runtime import job_logs, submit_job, wait_job
@@ -61,7 +91,10 @@ def register(app: typer.Typer) -> None:
         pairs = dict(item.split("=", 1) for item in env if "=" in item)
         if len(pairs) != len(env):
             raise fail("--env takes KEY=VALUE")
-        sid = submit_job(name, _config(config_json), address=address, pip=not no_pip, env=pairs)
+        # the demo is orchestrated by the CLI: the cluster runs `covary job run demo` in the job's working dir
+        entrypoint = "python -m covary job run demo --json" if name == DEMO else None
+        config = _config(config_json, sets)
+        sid = submit_job(name, config, address=address, pip=not no_pip, env=pairs, entrypoint=entrypoint)
         result: dict = {"submission_id": sid}
         if wait:
             result |= wait_job(sid, address=address)

@@ -6,6 +6,9 @@ from typing import Any
 
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
+    from jobs.anomaly.config import AnomalyConfig
+
+    config = AnomalyConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     from covary.settings import get_settings
     from jobs.anomaly.job import run_anomaly
     from lakehouse import Lakehouse

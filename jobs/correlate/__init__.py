@@ -19,6 +19,9 @@ def run_on_lake(lake: Any, **kwargs: Any) -> Any:
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
     """``covary job run correlate``: discovery over the lake's gold series (or ``config['input']``)."""
+    from jobs.correlate.config import CorrelateConfig
+
+    config = CorrelateConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     from jobs.correlate.lake_io import job_main
 
     return job_main(config)

@@ -16,7 +16,7 @@ from jobs.correlate import diagnostics, multitest
 from jobs.correlate.align import FREQ_RULES, Panel, to_panel
 from jobs.correlate.discover import DiscoveryResult, Finding, discover, findings_for
 from jobs.correlate.errors import NotEnoughDataError
-from jobs.correlate.events import detect_events, event_tests, wilson_interval
+from jobs.correlate.events import detect_tiers, event_tests, wilson_interval
 from jobs.correlate.options import DEFAULT_LAGS, DiscoveryOptions, default_max_lag
 
 log = logging.getLogger(__name__)
@@ -210,18 +210,22 @@ def identities(panel: Panel, pairs: set[frozenset[str]]) -> dict[frozenset[str],
     return out
 
 
-def common_mode_removed(events: np.ndarray, *, share: float = 0.2) -> np.ndarray:
-    """Drop steps where many series have an event at once (holidays, outages, panel-wide shocks).
+def common_mode_steps(events: np.ndarray, *, share: float = 0.2, observed: np.ndarray | None = None) -> np.ndarray:
+    """Steps where many series have an event at once (holidays, outages, panel-wide shocks).
 
     Such dates are a shared calendar, not a relation between two series; a step counts as common-mode when
-    at least ``max(3, share * series)`` of the panel's series have an event on it.
+    at least ``max(3, share * series)`` of the series observed on it (every series without ``observed``) have
+    an event on it, and at least 5 are observed.
     """
-    if events.shape[1] < 5:
-        return events
+    present = np.full(events.shape[0], events.shape[1]) if observed is None else observed.sum(axis=1)
     hits = (events != 0).sum(axis=1)
-    common = hits >= max(3, int(np.ceil(share * events.shape[1])))
+    return np.asarray((present >= 5) & (hits >= np.maximum(3, np.ceil(share * present))))
+
+
+def common_mode_removed(events: np.ndarray, *, share: float = 0.2, observed: np.ndarray | None = None) -> np.ndarray:
+    """``events`` with the :func:`common_mode_steps` cleared."""
     out = events.copy()
-    out[common] = 0
+    out[common_mode_steps(events, share=share, observed=observed)] = 0
     return out
 
 
@@ -391,12 +395,15 @@ def discover_lake(
                 "draws": res.draws,
             }
             if events:
-                ev = common_mode_removed(detect_events(tested_panel.values, tested_panel.index, level))
+                seen = ~np.isnan(tested_panel.values)
+                salient, extreme = detect_tiers(tested_panel.values, tested_panel.index, level)
+                common = common_mode_steps(salient, observed=seen)
+                ev, ex = np.where(common[:, None], 0, salient), np.where(common[:, None], 0, extreme)
                 tpos = {n: i for i, n in enumerate(tested_panel.names)}
                 disc = ctx_pairs[ctx_pairs["relation"] == "discovery"]
                 ia = np.array([tpos[a] for a in disc["a"]], dtype=np.int64)
                 ib = np.array([tpos[b] for b in disc["b"]], dtype=np.int64)
-                et = event_tests(ev, ia, ib, max_lag=lag, observed=~np.isnan(tested_panel.values))
+                et = event_tests(ev, ia, ib, max_lag=lag, observed=seen, extreme=ex)
                 if not et.empty:
                     et["a"] = [tested_panel.names[i] for i in et["ia"]]
                     et["b"] = [tested_panel.names[i] for i in et["ib"]]
@@ -556,6 +563,7 @@ __all__ = [
     "LakePlan",
     "SeriesMeta",
     "common_mode_removed",
+    "common_mode_steps",
     "discover_lake",
     "identities",
     "infer_rollups",

@@ -7,6 +7,9 @@ from typing import Any
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
     """``covary job run dq [--config '{"tables": ["silver.customers"]}']``: run checks, return the summary."""
+    from jobs.dq.config import DqConfig
+
+    config = DqConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     from covary.settings import get_settings
     from jobs.dq import runner
     from lakehouse import Lakehouse

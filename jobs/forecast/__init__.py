@@ -10,6 +10,9 @@ from typing import Any
 
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
+    from jobs.forecast.config import ForecastConfig
+
+    config = ForecastConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     from covary.settings import get_settings
     from jobs.forecast.errors import ForecastInputError
     from lakehouse import Lakehouse

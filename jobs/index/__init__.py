@@ -12,6 +12,9 @@ from jobs.index.store import Chunk, Hit, VectorStore, milvus_uri_for
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
     """``covary job run index``: config ``kinds`` (list), ``full`` (bool: re-embed everything)."""
+    from jobs.index.config import IndexConfig
+
+    config = IndexConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     from covary.settings import get_settings
     from lakehouse import Lakehouse
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from jobs.index.documents import KINDS, Document, build_documents
 from jobs.index.errors import DocumentError
-from jobs.index.retrieval import Chunk, VectorStore, chunk_text, embed
+from jobs.index.retrieval import Chunk, Embed, VectorStore, chunk_text, embed
 from lakehouse import BatchKey, Lakehouse, get_spec
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ def run_index(
     kinds: Iterable[str] | None = None,
     full: bool = False,
     documents: list[Document] | None = None,
+    embedder: Embed = embed,
 ) -> dict[str, Any]:
     """Bring the vector index up to date with the lakehouse; returns counts and timings.
 
@@ -89,7 +90,7 @@ def run_index(
             store.delete_docs(stale)
         chunks = [c for d in changed for c in chunks_of(d)]
         t0 = time.perf_counter()
-        vectors = embed([c.text for c in chunks])
+        vectors = embedder([c.text for c in chunks])  # the RAG app passes its Embedder deployment
         embed_s = time.perf_counter() - t0
         if chunks:
             store.insert(chunks, vectors)

@@ -1,4 +1,8 @@
-"""Ingest job: fan every built-in connector out over Ray (cluster-wide rate limits), then silver and gold."""
+"""Ingest job: fan every built-in connector out over Ray (cluster-wide rate limits), then silver and gold.
+
+The package imports nothing heavy at load (the connectors, the lake, Arrow are imported where used): the
+rate-limiter actors import ``jobs.ingest.limiter``, and with it this package, in their own processes.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,21 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from jobs.ingest.errors import IngestConfigError, PartitionFailedError
-from jobs.ingest.plan import (
-    DEFAULT_SOURCES,
-    MAX_IN_FLIGHT,
-    SOURCES,
-    Partition,
-    child_partitions,
-    first_stage,
-    rate_of,
-    source_spec,
-)
-from lakehouse import BatchKey, Lakehouse
+
+if TYPE_CHECKING:
+    from jobs.ingest.plan import Partition
+    from lakehouse import Lakehouse
 
 log = logging.getLogger(__name__)
 Progress = Callable[[dict[str, Any], int, int], None]
 
 
 def _sources(config: dict[str, Any]) -> list[str]:
+    from jobs.ingest.plan import DEFAULT_SOURCES, SOURCES
+
     wanted = config.get("sources") or "all"
     names = (
         list(DEFAULT_SOURCES)
@@ -105,8 +102,14 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
     ``tasks`` (a Ray task per partition) or ``local`` (every partition in this process, one after another,
     with in-process rate limits: the sequential peer of the benchmark; no Ray needed).
     """
+    from jobs.ingest.config import IngestConfig
+
+    config = IngestConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     from covary.settings import get_settings
+    from jobs.ingest import plan
+    from jobs.ingest.plan import MAX_IN_FLIGHT, child_partitions, first_stage, rate_of
     from jobs.ingest.tasks import PartitionJob
+    from lakehouse import BatchKey, Lakehouse
 
     executor = str(config.get("executor") or "actors")
     if executor not in EXECUTORS:
@@ -121,7 +124,7 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     rates: dict[str, int] = {}
     with _replay(config, sources, local=executor == "local") as (base_urls, server):
-        specs = {s: source_spec(s, replay_url=base_urls.get(s) if config.get("replay") else None) for s in sources}
+        specs = {s: plan.source_spec(s, replay_url=base_urls.get(s) if config.get("replay") else None) for s in sources}
         pool = _LocalPool() if executor == "local" else _RayPool(sources, specs, actors=executor == "actors")
         namespace = pool.namespace
         ledger = _RunLedger(lake, run_key)
@@ -207,12 +210,19 @@ EXECUTORS = ("actors", "tasks", "local")
 
 
 class _RayPool:
-    """Partitions on Ray: long-lived worker actors per source (``actors``) or a task per partition."""
+    """Partitions on Ray: long-lived worker actors (``actors``) or a task per partition.
+
+    Each source is served by one long-lived worker actor; sources share workers round-robin, as many
+    workers as the cluster has CPUs (at least 2, at most one per source), each running its sources'
+    partitions in threads (``max_concurrency`` = the sum of their caps in flight). A worker process
+    costs seconds to start on a small machine; partitions mostly wait on HTTP and commits.
+    """
 
     def __init__(self, sources: list[str], specs: dict[str, dict[str, Any]], *, actors: bool) -> None:
         import ray
 
         from jobs.ingest.limiter import limiter_actor
+        from jobs.ingest.plan import MAX_IN_FLIGHT, rate_of
         from jobs.ingest.tasks import PartitionWorker
 
         self.namespace = ray.get_runtime_context().namespace
@@ -220,10 +230,15 @@ class _RayPool:
         ray.get([a.stats.remote() for a in self.limiters.values()])  # registered by name before workers look
         self.workers: dict[str, Any] = {}
         if actors:
-            for s in sources:
-                self.workers[s] = PartitionWorker.options(  # type: ignore[attr-defined]
-                    max_concurrency=max(1, MAX_IN_FLIGHT.get(s, 2)), scheduling_strategy="SPREAD"
-                ).remote(s)
+            cpus = int(ray.cluster_resources().get("CPU", 2))
+            groups: list[list[str]] = [[] for _ in range(min(len(sources), max(2, cpus)))]
+            for i, s in enumerate(sources):
+                groups[i % len(groups)].append(s)
+            for group in groups:
+                worker = PartitionWorker.options(  # type: ignore[attr-defined]
+                    max_concurrency=sum(max(1, MAX_IN_FLIGHT.get(s, 2)) for s in group), scheduling_strategy="SPREAD"
+                ).remote("+".join(group))
+                self.workers |= dict.fromkeys(group, worker)
 
     def default_in_flight(self) -> int:
         import ray
@@ -257,7 +272,7 @@ class _RayPool:
     def close(self) -> None:
         import ray
 
-        for worker in self.workers.values():
+        for worker in {id(w): w for w in self.workers.values()}.values():
             ray.kill(worker, no_restart=True)
         self.workers.clear()
 
@@ -314,6 +329,8 @@ class _RunLedger:
     FLUSH_S = 2.0
 
     def __init__(self, lake: Lakehouse, run_key: str) -> None:
+        import pyarrow.compute as pc
+
         from jobs.ingest.tasks import LEDGER
 
         self.lake, self.run_key = lake, run_key
@@ -410,29 +427,33 @@ def _progress(config: dict[str, Any]) -> Progress:
 
 
 def finalize(lake: Lakehouse, run_key: str, sources: list[str]) -> dict[str, Any]:
-    """Cross-partition silver (pokémon joined with species, ISRC links), then every gold series."""
-    import orjson
-
+    """Cross-partition silver (each connector's finalize steps, e.g. pokémon joined with species; ISRC links),
+    then every gold series."""
+    from connectors.core.registry import get_connector
     from jobs.ingest.gold import write_gold
     from jobs.ingest.silver import isrc_links, silver_batches, to_silver
+    from lakehouse import BatchKey
 
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"silver_rows": {}}
     with lake.load("ingest.finalize") as load:
-        if "pokeapi" in sources and lake.exists("bronze.api_records"):
-            expr = (pc.field("source") == "pokeapi") & pc.field("endpoint").isin(["pokemon", "species"])
-            table = lake.read("bronze.api_records", filter=expr, columns=["endpoint", "record_key", "record"])
-            latest: dict[tuple[str, str], dict[str, Any]] = {}
-            for row in table.to_pylist():
-                latest[(row["endpoint"], row["record_key"])] = orjson.loads(row["record"])
-            pokemon = [r for (ep, _), r in latest.items() if ep == "pokemon"]
-            species = [r for (ep, _), r in latest.items() if ep == "species"]
-            rows, rejected = to_silver("pokeapi", "pokemon", pokemon, {"species": species})
-            items = silver_batches(rows, rejected, lineage="pokeapi/pokemon+species")["silver.pokemon"]
-            if items.num_rows:
-                load.write("silver.pokemon", items, batch=BatchKey(f"ingest/{run_key}/finalize/pokemon"))
-            if rejected.items:
-                load.quarantine(rejected.items, entity="silver:pokemon", batch=BatchKey(f"ingest/{run_key}/q/poke"))
-            out["pokemon"] = items.num_rows
+        for source in sources:
+            steps = get_connector(source).plan.finalize
+            if not steps:
+                continue
+            latest = _latest_bronze(lake, source)
+            for endpoint, step in sorted(steps.items()):
+                records, ctx = step(latest)
+                rows, rejected = to_silver(source, endpoint, records, ctx)
+                written = 0
+                for table, items in sorted(silver_batches(rows, rejected, lineage=f"{source}/{endpoint}").items()):
+                    if items.num_rows:
+                        batch = BatchKey(f"ingest/{run_key}/finalize/{source}/{endpoint}/{table}")
+                        load.write(table, items, batch=batch)
+                        written += items.num_rows
+                if rejected.items:
+                    batch = BatchKey(f"ingest/{run_key}/q/finalize/{source}/{endpoint}")
+                    load.quarantine(rejected.items, entity=f"silver:{endpoint}", batch=batch)
+                out["silver_rows"][source] = out["silver_rows"].get(source, 0) + written
         if (
             {"spotify", "musicbrainz"} <= set(sources)
             and lake.exists("silver.spotify_tracks")
@@ -446,6 +467,28 @@ def finalize(lake: Lakehouse, run_key: str, sources: list[str]) -> dict[str, Any
             out["isrc_links"] = len(links)
     out["gold"] = write_gold(lake, sources=set(sources))
     return out
+
+
+def _latest_bronze(lake: Lakehouse, source: str) -> Callable[[str], list[dict[str, Any]]]:
+    """``latest(endpoint)`` for a finalize step: the last landed record per record key (read once each)."""
+    import orjson
+    import pyarrow.compute as pc
+
+    cache: dict[str, list[dict[str, Any]]] = {}
+
+    def latest(endpoint: str) -> list[dict[str, Any]]:
+        if endpoint not in cache:
+            if not lake.exists("bronze.api_records"):
+                return []
+            expr = (pc.field("source") == source) & (pc.field("endpoint") == endpoint)
+            table = lake.read("bronze.api_records", filter=expr, columns=["record_key", "record"])
+            by_key: dict[Any, str] = {}
+            for i, (key, record) in enumerate(zip(*table.to_pydict().values(), strict=True)):
+                by_key[key if key is not None else ("row", i)] = record
+            cache[endpoint] = [orjson.loads(r) for r in by_key.values()]
+        return cache[endpoint]
+
+    return latest
 
 
 def summarize(
@@ -475,8 +518,8 @@ def summarize(
         p["skipped"] += int(bool(r.get("skipped")))
         for k in ("records", "silver_rows", "requests", "retries", "quarantined"):
             p[k] += int(r.get(k) or 0)
-    if "pokeapi" in per:  # pokémon silver is built in finalize (it joins pokemon with species)
-        per["pokeapi"]["silver_rows"] += int(final.get("pokemon", 0))
+    for source, rows in final.get("silver_rows", {}).items():  # silver built in finalize (joins of endpoints)
+        per[source]["silver_rows"] += int(rows)
     catalog = (
         lake.read("gold.series_catalog", columns=["series_id", "source"]).to_pylist()
         if lake.exists("gold.series_catalog")

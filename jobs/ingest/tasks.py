@@ -1,14 +1,24 @@
-"""The Ray task of one partition: bronze (framework run), silver, ledger — each step exactly once, retry-safe."""
+"""The work of one partition: bronze (framework run) and silver in one load, each table committed once.
+
+A fresh partition fetches its pages, maps its records to silver in memory and commits, per table touched,
+one Delta commit: ``bronze.api_records``, silver tables, ``ops.quarantine`` (only when something was
+rejected), ``bronze.api_pages`` (the resume checkpoint, last), then ``ops.loads`` (the load's one
+'finished' event: nothing of it is visible before) and ``ops.cursors``. Every commit carries a batch
+key, so a retry or a resume lands nothing twice; the job's ledger (``ops.ingest_partitions``) is the
+driver's, written in batches.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow.compute as pc
@@ -18,6 +28,10 @@ from jobs.ingest.errors import IngestConfigError
 from jobs.ingest.plan import FINALIZE_ONLY, PARENT_ENDPOINTS, Partition, children_of
 from jobs.runtime import ray_retry_options
 from lakehouse import BatchKey, Lakehouse, TableNotFoundError
+from lakehouse.loads import Load
+
+if TYPE_CHECKING:
+    from connectors.core.client import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +106,14 @@ def _bronze_records(lake: Lakehouse, part: Partition, run_seq: int) -> list[dict
     return [orjson.loads(r) for r in table.column("record").to_pylist()]
 
 
-def _crash_here(job: PartitionJob) -> None:
-    """Test hook: the worker process dies once (``os._exit``) after bronze, before silver."""
+def _crash_here(job: PartitionJob, where: str) -> None:
+    """Test hook: the worker dies once (``os._exit``, or raises with ``mode: raise``) at ``chaos.at``:
+    ``after_load`` (default: bronze and silver landed, before the task reports) or ``in_load`` (silver
+    and bronze records committed, the pages checkpoint and the load's 'finished' event not yet)."""
     chaos = job.chaos or {}
     marker = chaos.get("marker")
+    if chaos.get("at", "after_load") != where:
+        return
     if marker and chaos.get("partition_id") == job.part.id and not Path(marker).exists():
         Path(marker).write_text(f"{chaos.get('mode', 'exit')} in pid {os.getpid()}\n")
         if chaos.get("mode") == "raise":
@@ -103,14 +121,31 @@ def _crash_here(job: PartitionJob) -> None:
         os._exit(1)
 
 
+_THREAD = threading.local()
+
+
+def _lake(root: str) -> Lakehouse:
+    """This worker thread's handle on the lake: its open Delta tables stay warm between partitions."""
+    from covary.settings import get_settings
+
+    key = (root, json.dumps(get_settings().lake_storage_options(), sort_keys=True))
+    lakes: dict[tuple[str, str], Lakehouse] = _THREAD.__dict__.setdefault("lakes", {})
+    lake = lakes.get(key)
+    if lake is None:
+        if len(lakes) >= 4:
+            lakes.clear()
+        lake = lakes[key] = Lakehouse.from_settings(root=root)  # credentials from this worker's settings
+    return lake
+
+
 def run_partition_job(job: PartitionJob) -> dict[str, Any]:
     """Run one partition; safe to repeat: a done partition is skipped, a half-done one continues."""
     import connectors.core.registry  # noqa: F401  (registers every connector's paginators in this worker)
-    from connectors.core import run_partition
+    from connectors.core import RunOptions, parse_spec, run_endpoint
     from connectors.core.state import read_state
     from jobs.ingest.limiter import ClusterLimiter
 
-    lake = Lakehouse.from_settings(root=job.lake_root)  # credentials from this worker's settings, not the task
+    lake = _lake(job.lake_root)
     part = job.part
     by_driver = job.events is not None
     events = job.events if job.events is not None else _ledger(lake, job.run_key, part.id)
@@ -138,24 +173,29 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
             raise IngestConfigError(f"{part.id}: no 'started' event from the driver", hint="a bug in jobs.ingest")
         _event(lake, job, "started", run_seq=run_seq)
     summary: dict[str, Any] = {"requests": 0, "retries": 0, "waited_s": 0.0, "quarantined": 0}
-    if state.run_seq < run_seq:  # bronze run not complete yet: run (or resume) it
-        limiter = None if job.local else ClusterLimiter(part.source, namespace=job.namespace)
-        summary = run_partition(
-            job.spec,
-            part.endpoint,
-            partition=part.partition,
-            lake_root=job.lake_root,
-            limiter=limiter,
+    derived: dict[str, Any] = {}
+    if state.run_seq < run_seq:  # bronze run not complete yet: run (or resume) it, silver in the same load
+
+        def on_records(load: Load, records: list[dict[str, Any]], client: HttpClient) -> list[dict[str, Any]]:
+            rejected = _derive(job, load, records, client, derived)
+            _crash_here(job, "in_load")
+            return rejected
+
+        options = RunOptions(
+            limiter=None if job.local else ClusterLimiter(part.source, namespace=job.namespace),
             base_url=job.base_url,
+            on_records=on_records,
+            announce=False,
         )
-        run_seq = int(summary["run_seq"])
-    _crash_here(job)
-    records = _bronze_records(lake, part, run_seq)
-    ctx = dict(part.partition)
-    ctx |= _context(job, records)  # extra mapping context the connector fetches (e.g. Spotify audio features)
-    silver_rows, quarantined = 0, 0
-    if (part.source, part.endpoint) not in FINALIZE_ONLY:
-        silver_rows, quarantined = write_silver(lake, job.run_key, part, records, ctx)
+        spec = parse_spec(job.spec, origin=f"connectors.{part.source}")
+        run = run_endpoint(lake, spec, part.endpoint, partition=part.partition, options=options, state=state)
+        summary = run.to_dict()
+        run_seq = run.run_seq
+    _crash_here(job, "after_load")
+    if derived:
+        records, silver_rows = derived["records"], derived["silver_rows"]
+    else:  # a resume after the last pages commit: silver landed with them; read back what children need
+        records, silver_rows = _bronze_records(lake, part, run_seq), 0
     if not by_driver:
         _event(lake, job, "done", run_seq=run_seq, records=len(records), silver_rows=silver_rows)
     return {
@@ -164,7 +204,7 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
         "endpoint": part.endpoint,
         "records": len(records),
         "silver_rows": silver_rows,
-        "quarantined": summary.get("quarantined", 0) + quarantined,
+        "quarantined": summary.get("quarantined", 0),  # the silver rejects were quarantined with the pages
         "children": children_of(part.source, part.endpoint, records),
         "skipped": False,
         "run_seq": run_seq,
@@ -175,39 +215,55 @@ def run_partition_job(job: PartitionJob) -> dict[str, Any]:
     }
 
 
-def _context(job: PartitionJob, records: list[dict[str, Any]]) -> dict[str, Any]:
-    from connectors.core import RunOptions, make_client, parse_spec
+def _derive(
+    job: PartitionJob, load: Load, records: list[dict[str, Any]], client: HttpClient, out: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Silver of a partition's records, written in the partition's load; returns the silver rejects."""
     from connectors.core.registry import get_connector
-    from jobs.ingest.limiter import ClusterLimiter
 
-    hook = get_connector(job.part.source).plan.context.get(job.part.endpoint)
-    if hook is None:
-        return {}
-    limiter = None if job.local else ClusterLimiter(job.part.source, namespace=job.namespace)
-    options = RunOptions(base_url=job.base_url, limiter=limiter)
-    with make_client(parse_spec(job.spec, origin=f"connectors.{job.part.source}"), options) as client:
-        return hook(client, records)
+    part = job.part
+    ctx = dict(part.partition)
+    hook = get_connector(part.source).plan.context.get(part.endpoint)
+    if hook is not None:  # extra mapping context the connector fetches (e.g. Spotify audio features)
+        ctx |= hook(client, records)
+    written: int = 0
+    rejected: list[dict[str, Any]] = []
+    if (part.source, part.endpoint) not in FINALIZE_ONLY:
+        written, rejected = silver_into(load, job.run_key, part, records, ctx)
+    out.update(records=records, silver_rows=written, quarantined=len(rejected))
+    return rejected
 
 
 def write_silver(
     lake: Lakehouse, run_key: str, part: Partition, records: list[dict[str, Any]], ctx: dict[str, Any]
 ) -> tuple[int, int]:
-    """Typed rows of ``records`` merged into their silver tables in one load; rejects quarantined."""
+    """Typed rows of ``records`` merged into their silver tables in one load of their own; rejects
+    quarantined. Returns (rows written, records rejected)."""
+    tag = hashlib.sha1(f"{run_key}/{part.id}".encode()).hexdigest()[:16]
+    with lake.load(f"ingest.{part.source}") as load:
+        written, rejected = silver_into(load, run_key, part, records, ctx)
+        if rejected:
+            load.quarantine(rejected, batch=BatchKey(f"ingest/q/{tag}"))
+    return written, len(rejected)
+
+
+def silver_into(
+    load: Load, run_key: str, part: Partition, records: list[dict[str, Any]], ctx: dict[str, Any]
+) -> tuple[int, list[dict[str, Any]]]:
+    """Typed rows of ``records`` merged into their silver tables in ``load`` (one commit per table, batch
+    keys of the run and partition); returns the rows written and the rejects, for the caller to quarantine."""
     from jobs.ingest.silver import silver_batches, to_silver
 
     rows, rejected = to_silver(part.source, part.endpoint, records, ctx)
     batches = silver_batches(rows, rejected, lineage=part.id)  # the declared schema, never inferred
     written = 0
     tag = hashlib.sha1(f"{run_key}/{part.id}".encode()).hexdigest()[:16]
-    with lake.load(f"ingest.{part.source}") as load:
-        for table, items in sorted(batches.items()):
-            if not items.num_rows:
-                continue
-            batch = BatchKey(f"ingest/silver/{tag}/{table}")
-            written += load.write(table, items, batch=batch).rows
-        if rejected.items:
-            load.quarantine(rejected.items, entity=f"silver:{part.endpoint}", batch=BatchKey(f"ingest/q/{tag}"))
-    return written, len(rejected.items)
+    for table, items in sorted(batches.items()):
+        if not items.num_rows:
+            continue
+        written += load.write(table, items, batch=BatchKey(f"ingest/silver/{tag}/{table}")).rows
+    entity = f"silver:{part.endpoint}"
+    return written, [{"entity": entity} | r for r in rejected.items]
 
 
 @ray.remote(**ray_retry_options())
@@ -248,5 +304,6 @@ __all__ = [
     "ledger_batch",
     "ledger_row",
     "run_partition_job",
+    "silver_into",
     "write_silver",
 ]

@@ -35,6 +35,9 @@ def materialise(lake: Lakehouse) -> dict[str, Any]:
 
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
+    from jobs.kpi.config import KpiConfig
+
+    config = KpiConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     from covary.settings import get_settings
 
     settings = get_settings()

@@ -15,6 +15,9 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
     Each entity type is planned in its own Ray task (reads only); the driver commits the plans one
     after another, each in one load.
     """
+    from jobs.reconcile.config import ReconcileConfig
+
+    config = ReconcileConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     import ray
 
     from covary.settings import get_settings

@@ -126,6 +126,9 @@ def deliver_new(
 
 def main(config: dict[str, Any]) -> dict[str, Any]:
     """``covary job run report``: config ``as_of`` (YYYY-MM-DD), ``out_dir``, ``notion_database_id``."""
+    from jobs.report.config import ReportConfig
+
+    config = ReportConfig.checked(config)  # an unknown key or a bad value fails here, before any work
     lake = Lakehouse.from_settings()
     as_of = date.fromisoformat(config["as_of"]) if config.get("as_of") else None
     out = Path(config["out_dir"]) if config.get("out_dir") else None

@@ -33,28 +33,45 @@ SYNTH_RECORDS = register(
 )
 
 
-def _silver(name: str, description: str, keys: tuple[str, ...], *cols: object, synonyms: tuple[str, ...] = ()) -> None:
+def silver(
+    name: str,
+    description: str,
+    keys: tuple[str, ...],
+    *cols: object,
+    synonyms: tuple[str, ...] = (),
+    append: bool = False,
+) -> None:
+    """Register a silver table of the synthetic systems (merge on its keys, or append-only)."""
     register(
         TableSpec(
             name=name,
             description=description,
             columns=tuple(cols),  # type: ignore[arg-type]
             keys=keys,
-            write_mode="merge",
+            write_mode="append" if append else "merge",
             synonyms=synonyms,
         )
     )
 
 
-_silver(
+# columns the daily ads table shares with the campaign records (lakehouse/tables/synth_records.py)
+PLATFORM = col(
+    "platform", STR, "Ads platform: google_ads, meta_ads, tiktok_ads.", nullable=False, synonyms=("channel",)
+)
+CAMPAIGN = col("campaign", STR, "Campaign name (platform-type-country).", nullable=False)
+COUNTRY = col("country", STR, "ISO country code of the audience.", nullable=False, synonyms=("market", "geo"))
+DEVICE = col("device", STR, "mobile or desktop.", nullable=False)
+BUSINESS_UNIT = col("business_unit", STR, "online (ads-driven) or enterprise (CRM deals).", nullable=False)
+
+silver(
     "silver.synth_marketing",
     "Daily ad performance by platform, campaign, country and device (synthetic ads platforms).",
     ("date", "campaign", "country", "device"),
     col("date", DATE, "Day of the activity.", nullable=False),
-    col("platform", STR, "Ads platform: google_ads, meta_ads, tiktok_ads.", nullable=False, synonyms=("channel",)),
-    col("campaign", STR, "Campaign name (platform-type-country).", nullable=False),
-    col("country", STR, "ISO country code of the audience.", nullable=False, synonyms=("market", "geo")),
-    col("device", STR, "mobile or desktop.", nullable=False),
+    PLATFORM,
+    CAMPAIGN,
+    COUNTRY,
+    DEVICE,
     col("spend", F64, "Ad spend in USD.", synonyms=("cost", "ad spend", "budget spent")),
     col("impressions", I64, "Times an ad was shown."),
     col("clicks", I64, "Clicks on ads."),
@@ -62,7 +79,7 @@ _silver(
     col("revenue", F64, "Revenue in USD from those conversions.", synonyms=("sales value", "conversion value")),
     synonyms=("ads", "marketing", "campaigns", "ad performance"),
 )
-_silver(
+silver(
     "silver.synth_crm",
     "Daily CRM pipeline per country: new leads, deals won and their value.",
     ("date", "country"),
@@ -73,7 +90,7 @@ _silver(
     col("deal_value", F64, "Total value of the won deals, USD.", synonyms=("bookings",)),
     synonyms=("crm", "sales pipeline", "leads", "deals"),
 )
-_silver(
+silver(
     "silver.synth_support",
     "Daily support desk statistics per channel: tickets, satisfaction and first-response time.",
     ("date", "channel"),
@@ -84,7 +101,7 @@ _silver(
     col("response_time_h", F64, "Mean first-response time in hours.", synonyms=("response time", "sla")),
     synonyms=("support", "helpdesk", "tickets"),
 )
-_silver(
+silver(
     "silver.synth_operations",
     "Daily plant operations: output, defects, equipment failures, uptime and energy use.",
     ("date", "plant"),
@@ -97,7 +114,7 @@ _silver(
     col("energy_kwh", F64, "Electricity and heating energy used, kWh.", synonyms=("energy", "power")),
     synonyms=("operations", "plants", "manufacturing", "equipment"),
 )
-_silver(
+silver(
     "silver.synth_hr",
     "Daily HR figures per department: headcount, hires, attrition, absences and hours logged on timesheets.",
     ("date", "department"),
@@ -110,19 +127,21 @@ _silver(
     col("hours_logged", F64, "Hours logged on timesheets.", synonyms=("timesheets", "hours worked")),
     synonyms=("hr", "people", "workforce"),
 )
-_silver(
+silver(
     "silver.synth_finance",
-    "Daily general-ledger revenue and expenses per business unit.",
+    "Daily general-ledger revenue and expenses per business unit (silver.synth_ledger_entries summed by "
+    "posting date, to the cent).",
     ("date", "business_unit"),
-    col("date", DATE, "Day.", nullable=False),
-    col("business_unit", STR, "online (ads-driven) or enterprise (CRM deals).", nullable=False),
+    col("date", DATE, "Day (posting date).", nullable=False),
+    BUSINESS_UNIT,
     col("revenue", F64, "Booked revenue, USD.", synonyms=("sales", "income")),
     col("expenses", F64, "Booked expenses, USD.", synonyms=("costs", "spend")),
     synonyms=("finance", "ledger", "p&l"),
 )
-_silver(
+silver(
     "silver.synth_budget",
-    "Monthly budget versus actual spend per department.",
+    "Monthly budget versus actual spend per department (silver.synth_budget_lines and the expense entries of "
+    "silver.synth_ledger_entries summed per cost centre).",
     ("month", "department"),
     col("month", DATE, "First day of the month.", nullable=False),
     col("department", STR, "Department.", nullable=False),
@@ -131,7 +150,7 @@ _silver(
     col("variance", F64, "actual - budget, USD (positive = overspend)."),
     synonyms=("budget", "budget vs actual", "plan"),
 )
-_silver(
+silver(
     "silver.synth_drivers",
     "External daily drivers: outside temperature at the main site and a market-demand index.",
     ("date",),
@@ -146,12 +165,19 @@ SYNTH_TRUTH = register(
         name="gold.synth_truth",
         description=(
             "Ground truth planted by the synthetic generator: lead-lag relationships (lag, strength), "
-            "confounded pairs and their common cause, anomalies, level shifts and cascades."
+            "confounded pairs and their common cause, anomalies, level shifts and cascades, and the record-level "
+            "truths (segment_drop, release_effect, lagged_effect, budget_overrun)."
         ),
         columns=(
             col("truth_id", STR, "Stable id: kind:series_a:series_b:date.", nullable=False),
             col("dataset", STR, "Generator that planted it (synth).", nullable=False),
-            col("kind", STR, "lead_lag, confounded, anomaly, level_shift, cascade or entity.", nullable=False),
+            col(
+                "kind",
+                STR,
+                "lead_lag, driver, confounded, anomaly, level_shift, cascade, entity, or a record-level truth: "
+                "segment_drop, release_effect, lagged_effect, budget_overrun.",
+                nullable=False,
+            ),
             col(
                 "series_a",
                 STR,

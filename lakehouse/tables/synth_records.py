@@ -1,35 +1,12 @@
 """Record-level exports of the synthetic enterprise (issue 15): campaigns, tickets, releases, plant events,
-employees, projects, customers, orders and order lines (silver, cleaned: typed, deduplicated)."""
+employees, projects, customers, orders and order lines, ledger entries and budget lines (silver, cleaned: typed,
+deduplicated)."""
 
 from __future__ import annotations
 
-import pyarrow as pa
-
-from lakehouse.registry import TableSpec, col, register
-
-TS = pa.timestamp("us", tz="UTC")
-F64, I64, STR, DATE = pa.float64(), pa.int64(), pa.string(), pa.date32()
-
-
-def _silver(
-    name: str,
-    description: str,
-    keys: tuple[str, ...],
-    *cols: object,
-    synonyms: tuple[str, ...] = (),
-    append: bool = False,
-) -> None:
-    register(
-        TableSpec(
-            name=name,
-            description=description,
-            columns=tuple(cols),  # type: ignore[arg-type]
-            keys=keys,
-            write_mode="append" if append else "merge",
-            synonyms=synonyms,
-        )
-    )
-
+from lakehouse.registry import col
+from lakehouse.tables.enterprise import BUSINESS_UNIT, CAMPAIGN, COUNTRY, DATE, DEVICE, F64, I64, PLATFORM, STR, TS
+from lakehouse.tables.enterprise import silver as _silver
 
 REGION = "Sales region: Northeast, Southeast, Midwest, West (US) or GB, DE."
 _silver(
@@ -37,11 +14,11 @@ _silver(
     "Daily ad campaign rows by platform, region and device (the ads export; silver.synth_marketing sums them).",
     ("date", "campaign", "region", "device"),
     col("date", DATE, "Day of the activity.", nullable=False),
-    col("platform", STR, "Ads platform: google_ads, meta_ads, tiktok_ads.", nullable=False, synonyms=("channel",)),
-    col("campaign", STR, "Campaign name (platform-type-country).", nullable=False),
+    PLATFORM,
+    CAMPAIGN,
     col("region", STR, REGION, nullable=False, synonyms=("area", "territory")),
-    col("country", STR, "ISO country code of the audience.", nullable=False, synonyms=("market", "geo")),
-    col("device", STR, "mobile or desktop.", nullable=False),
+    COUNTRY,
+    DEVICE,
     col("spend_usd", F64, "Ad spend in USD."),
     col("impression_count", I64, "Times an ad was shown."),
     col("click_count", I64, "Clicks on ads."),
@@ -149,4 +126,52 @@ _silver(
     col("amount", F64, "qty x unit_price, USD.", synonyms=("line total",)),
     synonyms=("order lines", "line items"),
     append=True,
+)
+_silver(
+    "silver.synth_ledger_entries",
+    "General-ledger journal, one row per entry: revenue per country and currency, advertising, payroll per cost "
+    "centre, rent, software and cloud hosting (silver.synth_finance is their daily sum per business unit).",
+    ("entry_id",),
+    col("entry_id", STR, "Journal entry id.", nullable=False),
+    col("posting_date", DATE, "Accounting date the entry belongs to.", nullable=False, synonyms=("date",)),
+    col("booking_date", DATE, "When it was entered; later than posting_date for late postings.", nullable=False),
+    col("period", STR, "Fiscal period of the posting date, YYYY-MM.", nullable=False, synonyms=("fiscal period",)),
+    col("account", STR, "Account code: 4000, 4100 (revenue), 6000-6400 (expenses).", nullable=False),
+    col(
+        "account_name",
+        STR,
+        "Product revenue, Enterprise revenue, Advertising, Payroll, Cloud hosting, Rent and facilities, "
+        "Software subscriptions.",
+        nullable=False,
+        synonyms=("gl account", "expense category"),
+    ),
+    col("account_type", STR, "revenue or expense.", nullable=False),
+    col(
+        "cost_center",
+        STR,
+        "Cost centre (team): sales, marketing, operations, support, finance.",
+        nullable=False,
+        synonyms=("cost centre", "team", "department"),
+    ),
+    BUSINESS_UNIT,
+    col("vendor", STR, "Supplier of an expense (null for revenue and payroll).", synonyms=("supplier",)),
+    col("description", STR, "Entry text; reversals name the entry they reverse."),
+    col("currency", STR, "Transaction currency: USD, GBP or EUR.", nullable=False),
+    col("amount", F64, "Amount in the transaction currency (reversals are negative)."),
+    col("amount_usd", F64, "Amount in USD, the reporting currency (reversals are negative)."),
+    col("reverses", STR, "entry_id of the entry this one reverses, if it is a reversal."),
+    col("exported_at", TS, "When the entry was exported (re-exports are deduplicated, latest wins)."),
+    synonyms=("general ledger", "journal", "gl entries", "ledger entries", "transactions"),
+)
+_silver(
+    "silver.synth_budget_lines",
+    "Monthly budget per cost centre and account, planned each quarter (silver.synth_budget sums it per cost centre).",
+    ("month", "cost_center", "account"),
+    col("month", DATE, "First day of the month.", nullable=False),
+    col("cost_center", STR, "Cost centre (team).", nullable=False, synonyms=("cost centre", "team", "department")),
+    col("account", STR, "Account code (expense accounts 6000-6400).", nullable=False),
+    col("account_name", STR, "Account name, e.g. Payroll.", nullable=False),
+    col("budget_usd", F64, "Budgeted amount for the month, USD (a partial month at the window's edge is prorated)."),
+    col("planned_on", DATE, "When the budget was set (two weeks before its quarter).", synonyms=("plan date",)),
+    synonyms=("budgets", "budget lines", "plan by account"),
 )

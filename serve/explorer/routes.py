@@ -2,12 +2,11 @@
 
 Every data route needs a viewer token. SQL written here is trusted but still runs through the query service's
 guard and locked engine; tables the guard does not expose (uploads, quarantine, documents) are read from the
-lake directly, read-only.
+lake, read-only, by the ``Explorer`` deployment (serve/explorer/deployment.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -201,30 +200,17 @@ async def _present(request: Request) -> set[str]:
     return set(health.get("tables", []))
 
 
-def _lake(request: Request) -> Any:
-    from serve.query.deployments import _lake as make_lake
-
-    ctx = request.app.state.ctx
-    lake = getattr(ctx, "_explorer_lake", None)
-    if lake is None:
-        lake = make_lake(ctx.lake_root)
-        ctx._explorer_lake = lake
-    return lake
+def _explorer(request: Request) -> Any:
+    """The ``Explorer`` deployment (its read-only lake reads), passed to the ingress by handle."""
+    handle = request.app.state.ctx.extra.get("explorer")
+    if handle is None:
+        raise HTTPException(501, "this app was built without the Explorer deployment (serve.query.app.build_app)")
+    return handle
 
 
-async def _read(request: Request, table: str, **kwargs: Any) -> list[Row]:
+async def _read(request: Request, table: str, doc_id: str | None = None) -> list[Row]:
     """Rows of a table the guard does not expose (read-only, finished loads only); [] when it has no data."""
-    from lakehouse.errors import LakehouseError
-
-    lake = _lake(request)
-
-    def read() -> list[Row]:
-        try:
-            return lake.read(table, **kwargs).to_pylist()  # type: ignore[no-any-return]
-        except (LakehouseError, KeyError, FileNotFoundError):
-            return []
-
-    return await asyncio.to_thread(read)
+    return await _explorer(request).read.remote(table, doc_id)  # type: ignore[no-any-return]
 
 
 def _q(value: str) -> str:
@@ -671,16 +657,14 @@ async def uploads(request: Request, _: Principal = Depends(viewer)) -> dict[str,
     summary="A cited document: what it is, where it came from, its text when stored",
 )
 async def document(doc_id: str, request: Request, _: Principal = Depends(viewer)) -> dict[str, Any]:
-    import pyarrow.compute as pc
-
-    meta = await _read(request, "ops.rag_documents", filter=pc.field("doc_id") == doc_id)
+    meta = await _read(request, "ops.rag_documents", doc_id)
     out: dict[str, Any] = {"doc_id": doc_id}
     if meta:
         m = meta[0]
         out |= {k: m.get(k) for k in ("kind", "title", "source_table", "source_version")}
         out["indexed_at"] = str(m.get("indexed_at") or "")
     if doc_id.startswith("user:"):
-        docs = await _read(request, "silver.user_documents", filter=pc.field("doc_id") == doc_id)
+        docs = await _read(request, "silver.user_documents", doc_id)
         if docs:
             out |= {"kind": "user", "title": docs[0].get("title"), "text": docs[0].get("text")}
     if len(out) == 1:
@@ -706,22 +690,12 @@ async def table_versions(
 ) -> dict[str, Any]:
     from datetime import UTC, datetime
 
-    from lakehouse.errors import LakehouseError
-
     tables = unwrap(await request.app.state.ctx.engine.call.remote("tables", {}))
     info = next((t for t in tables if t["table"] == name), None)
     if info is None:
         raise HTTPException(404, f"no table {name!r}; GET /v1/tables lists them")
-    lake = _lake(request)
-
-    def history() -> list[Row]:
-        try:
-            return lake.history(name, limit=limit)  # type: ignore[no-any-return]
-        except (LakehouseError, KeyError, FileNotFoundError):
-            return []
-
     versions = []
-    for h in await asyncio.to_thread(history):
+    for h in await _explorer(request).history.remote(name, limit):
         metrics = h.get("operationMetrics") or {}
         ts = h.get("timestamp")
         versions.append(

@@ -1,4 +1,6 @@
-"""The ``serve/query`` Serve app: ``build_app(args)`` composes Ingress -> Translator, SqlEngine, RagEngine, Audit."""
+"""The ``serve/query`` Serve app: ``build_app(args)`` composes the ingress over its deployments, passed by handle:
+SqlEngine, CatalogEngine, Translator, AuditWriter, RagEngine -> (Embedder, VectorStore, Answerer [-> VLLMEngine]),
+Explorer."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ray.serve.handle import DeploymentHandle
 from covary import metrics
 from covary.errors import CovaryError
 from serve.auth import Authenticator, KeyStore, RateLimiter, route_label
+from serve.rag.vllm import VLLMAppArgs
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +32,13 @@ def builtin_routers() -> list[APIRouter]:
     one entry). Routers reach the deployments through ``request.app.state.ctx`` and guard routes with
     ``Depends(serve.auth.require_role("viewer"))``; extra routers for one deployment come from the
     ``router_modules`` arg (explicit ``"module:attr"`` names)."""
+    from serve.explorer.routes import router as explorer_router
     from serve.query.forecast_routes import router as forecast_router
     from serve.query.routes import router as query_router
     from serve.query.uploads import router as uploads_router
     from serve.rag.routes import router as rag_router
 
-    return [query_router, rag_router, forecast_router, uploads_router]
+    return [query_router, rag_router, explorer_router, forecast_router, uploads_router]
 
 
 class DeploymentOptions(BaseModel):
@@ -83,7 +87,28 @@ class QueryAppArgs(BaseModel):
     max_upload_mb: int = Field(100, ge=1)
     rag: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(max_ongoing_requests=4, max_queued_requests=16),
-        description="The RAG engine deployment (/v1/ask); keep one replica with Milvus Lite (single-process).",
+        description="RagEngine, the /v1/ask orchestrator (retrieval, confidence, sources) over the three below.",
+    )
+    embedder: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=8, max_queued_requests=32),
+        description="Embedder: all-MiniLM-L6-v2 (bundled weights, offline), loaded once per replica.",
+    )
+    vector_store: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=8, max_queued_requests=32),
+        description="VectorStore: Milvus + hybrid (dense + BM25) ranking; keep one replica with Milvus Lite.",
+    )
+    answerer: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=8, max_queued_requests=32),
+        description="Answerer: the grounded extractive answer (CPU) and the LLM answer backends.",
+    )
+    vllm: VLLMAppArgs | None = Field(
+        None,
+        description="Bind a VLLMEngine deployment (1 GPU per tensor-parallel rank) that the vllm answer backend "
+        "uses; unset: the vllm backend calls COVARY_LLM__BASE_URL (default the /llm app).",
+    )
+    explorer: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(max_ongoing_requests=8, max_queued_requests=32),
+        description="Explorer: the explorer page's read-only lake reads (uploads, quarantine, documents, history).",
     )
     router_modules: list[str] = Field(
         default_factory=list, description="Extra routers ('module:attr') beyond builtin_routers()."
@@ -320,11 +345,37 @@ def _options(opts: DeploymentOptions, retry_after_s: float) -> dict[str, Any]:
     return out
 
 
+def _bind_rag(parsed: QueryAppArgs) -> tuple[Any, Any]:
+    """RagEngine over Embedder, VectorStore and Answerer (and VLLMEngine when ``vllm`` is set): the RagEngine and
+    Answerer nodes, which the ingress gets by handle."""
+    from serve.rag import deployments as rag
+
+    def node(cls: type, name: str, opts: DeploymentOptions) -> Any:
+        deployment: Any = serve.deployment(cls, name=name)
+        return deployment.options(**_options(opts, parsed.retry_after_s))
+
+    embedder = node(rag.EmbedderDeployment, "Embedder", parsed.embedder).bind()
+    store = node(rag.VectorStoreDeployment, "VectorStore", parsed.vector_store).bind(parsed.lake_root)
+    vllm = None
+    if parsed.vllm is not None:  # the class is bound, not run: vllm is imported on the GPU replica only
+        gpu: dict[str, Any] = {"num_gpus": parsed.vllm.tensor_parallel_size}
+        if parsed.vllm.accelerator_type:
+            gpu["accelerator_type"] = parsed.vllm.accelerator_type
+        engine: Any = serve.deployment(rag.VLLMEngine, name="VLLMEngine")
+        vllm = engine.options(
+            autoscaling_config={"min_replicas": parsed.vllm.min_replicas, "max_replicas": parsed.vllm.max_replicas},
+            ray_actor_options=gpu,
+        ).bind(parsed.vllm.model_dump())
+    answerer = node(rag.AnswererDeployment, "Answerer", parsed.answerer).bind(parsed.lake_root, vllm)
+    orchestrator = node(rag.RagDeployment, "RagEngine", parsed.rag).bind(parsed.lake_root, embedder, store, answerer)
+    return orchestrator, answerer
+
+
 def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
     """Build the Serve application from typed args (a dict from a Serve config YAML works)."""
+    from serve.explorer.deployment import ExplorerDeployment
     from serve.query import deployments
     from serve.query.service import EngineOptions
-    from serve.rag.engine import RagDeployment
 
     # @serve.deployment classes are Deployment objects at run time; the stubs see the plain classes
     SqlEngine: Any = deployments.SqlEngine
@@ -347,10 +398,10 @@ def build_app(args: dict[str, Any] | QueryAppArgs | None = None) -> Any:
         if parsed.audit
         else None
     )
-    # the RAG engine (embedder + Milvus store + answerer) is a deployment of this app, passed by handle
-    rag_engine: Any = serve.deployment(RagDeployment, name="RagEngine")
-    rag = rag_engine.options(**_options(parsed.rag, parsed.retry_after_s)).bind(parsed.lake_root)
-    extra: dict[str, Any] = {"catalog": catalog, "rag": rag}
+    rag, answerer = _bind_rag(parsed)
+    explorer_deployment: Any = serve.deployment(ExplorerDeployment, name="Explorer")
+    explorer = explorer_deployment.options(**_options(parsed.explorer, parsed.retry_after_s)).bind(parsed.lake_root)
+    extra: dict[str, Any] = {"catalog": catalog, "rag": rag, "answerer": answerer, "explorer": explorer}
     ingress_deployment: Any = serve.deployment(QueryIngress, name="QueryIngress")
     ingress = ingress_deployment.options(**_options(parsed.ingress, parsed.retry_after_s))
     return ingress.bind(engine, translator, audit, parsed.model_dump(), extra)

@@ -63,11 +63,12 @@ def measure_form(measure: Measure) -> MeasureForm:
     if measure.kind == "kpi":
         try:
             from jobs.kpi.definitions import KPIS
+            from jobs.kpi.definitions import SOURCE_TABLE as kpi_table
 
             k = KPIS.get(measure.name)
         except ImportError:  # pragma: no cover - the KPI module ships with covary
             k = None
-        if k is not None:
+        if k is not None and measure.table == kpi_table:  # elsewhere (campaign rows) its renamed columns
             if k.denominator is None:
                 return MeasureForm("additive", f"SUM({ident(k.numerator)})")
             return MeasureForm("ratio", f"SUM({ident(k.numerator)})", f"SUM({ident(k.denominator)})", k.scale)

@@ -32,7 +32,7 @@ from serve.query.intent_common import (
     fmt,
 )
 from serve.query.plan import QueryPlan, q
-from serve.query.semantic import Measure
+from serve.query.semantic import DETAIL_OF, Measure
 
 if TYPE_CHECKING:
     from serve.query.service import QueryService
@@ -189,7 +189,7 @@ def _anomaly(plan: QueryPlan, service: QueryService) -> AnomalyAnswer:
 def _monitor(plan: QueryPlan, service: QueryService) -> MonitorAnswer:
     layer = service.layer()
     subject = plan.subject or plan.table or plan.measure
-    kpis = [m for m in layer.measures if m.kind == "kpi"]
+    kpis = [m for m in layer.measures if m.kind == "kpi" and m.table not in DETAIL_OF]  # each KPI once
     chosen: list[Measure]
     notes: list[str] = []
     if plan.measure:

@@ -71,6 +71,8 @@ def explain_change(
     if not names:
         notes.append(f"{measure.table} has no dimension to break the change down by")
     text = _driver_sentence(measure, form.kind, period, baseline, before, after, change, pct, top)
+    if where:  # say which rows were analysed ("... where region = 'Northeast'")
+        text = f"Where {' and '.join(where)}: {text}"
     return DriverAnswer(
         measure=measure.name,
         table=measure.table,

@@ -163,7 +163,25 @@ FILLER_TERMS = frozenset(
 UNIT_PIECES = frozenset(
     ["usd", "pct", "kwh", "min", "ms", "mm", "kg", "m", "c", "h", "id", "count", "date", "day", "days", "time", "at"]
 )
-GENERIC_PIECES = frozenset({"ads", "ad", "plant", "demo", "covary", "generation", "the", "of", "and", "inc", "ltd"})
+GENERIC_PIECES = frozenset(
+    {
+        "ads",
+        "ad",
+        "plant",
+        "demo",
+        "covary",
+        "generation",
+        "the",
+        "of",
+        "and",
+        "inc",
+        "ltd",
+        "per",
+        "for",
+        "with",
+        "from",
+    }
+)
 TABLE_PRIORITY = {"silver": 0, "gold": 2}
 # tables people never mean by a plain business question (bookkeeping, ground truth, run logs)
 # ...and tables answered by the intents (anomalies, forecasts, findings) or pre-aggregated cubes whose rows

@@ -14,7 +14,7 @@ from serve.query.linking import (
     norm_words,
     singular,
 )
-from serve.query.semantic import SERIES_VALUES, Measure, SemanticLayer
+from serve.query.semantic import DETAIL_OF, SERIES_VALUES, Measure, SemanticLayer
 from serve.query.vocab import (
     _ASC,
     _DESC,
@@ -46,6 +46,7 @@ class Reading:
     has_measure: bool = False
     misfit: int = 0  # periods the table cannot answer (no time column, or outside its range)
     ambiguous: list[str] = field(default_factory=list)  # series the words fit equally well
+    cue_subjects: int = 0  # words after 'by'/'per' read as the table's subject (a dimension elsewhere fits better)
 
     def by_role(self, role: str) -> list[Placed]:
         return [p for p in self.placed if p.role == role]
@@ -129,7 +130,10 @@ class ReadingStage:
             length, entries = hit
             cue = i > 0 and words[i - 1] in GROUP_CUES
             entry = self._choose(entries, prefer_dimension=cue)
+            entry = _exact_spelling(entry, entries, words[i]) if length == 1 else entry
             placed = Placed(i, i + length - 1, entry.role, entry, entry.target)
+            if cue and entry.role == "table":
+                r.cue_subjects += 1
             placed.alts = entries
             r.placed.append(placed)
             content = sum(1 for j in range(i, i + length) if not _generic(words[j], words, j))
@@ -245,9 +249,11 @@ class ReadingStage:
             len(r.unplaced) + r.misfit,
             not (r.has_measure or has_subject),
             -round(r.strength, 3),
+            r.cue_subjects,
             not r.has_measure,
             -kpis,
             {"silver": 0, "gold": 2}.get(layer, 3) - (1 if r.table == SERIES_VALUES else 0),
+            r.table in DETAIL_OF,  # the same words placed: the aggregate answers (same numbers, fewer rows)
             r.table,
         )
 
@@ -266,6 +272,19 @@ class ReadingStage:
             if m.name.startswith(source + ".") and _contiguous(run, order) == len(run)
         ]
         return min(fits, key=lambda f: f[:2])[2] if fits else None
+
+
+def _exact_spelling(chosen: Entry, entries: list[Entry], word: str) -> Entry:
+    """A measure spelled exactly as the question writes the word beats one reached by singularising: the
+    uncountable 'conversion' is the conversion-rate KPI's declared name, 'conversions' the count's."""
+    if chosen.role != "measure" or not isinstance(chosen.target, Measure) or word in chosen.target.names:
+        return chosen
+    exact = [
+        e
+        for e in entries
+        if e.role == "measure" and isinstance(e.target, Measure) and word in e.target.names and e.strength >= 0.9
+    ]
+    return exact[0] if len(exact) == 1 else chosen
 
 
 def _id_overlap(name: str, words: tuple[str, ...]) -> int:

@@ -197,7 +197,7 @@ class RefusalStage:
         'observations' tables): the answer would be a row count of a table picked by its name - a guess."""
         key = self._rank(best)[:-1]
         shape = [(p.first, p.last, p.role) for p in best.placed]
-        if not shape or best.has_measure:
+        if not shape or best.has_measure or best.unplaced:
             return  # a measure in both: the same data at two grains (campaign rows and their daily sums)
         tied = [
             x.table

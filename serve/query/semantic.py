@@ -248,27 +248,65 @@ def default_agg(name: str, description: str) -> str:
     return "SUM" if _SUM_HINTS.search(text) else "AVG"
 
 
+# the KPIs' source columns under other names in record-level tables that hold the same facts in more detail
+# (the campaign rows that silver.synth_marketing sums, with their region): the same formulas, renamed
+KPI_COLUMNS: dict[str, dict[str, str]] = {
+    kpi_defs.SOURCE_TABLE: {},
+    "silver.synth_campaigns": {
+        "spend": "spend_usd",
+        "impressions": "impression_count",
+        "clicks": "click_count",
+        "conversions": "conversion_count",
+        "revenue": "revenue_usd",
+    },
+}
+# record-level tables whose facts an aggregate table also answers: on a tie the aggregate is read
+DETAIL_OF: dict[str, str] = {
+    "silver.synth_campaigns": kpi_defs.SOURCE_TABLE,
+    "silver.synth_tickets": "silver.synth_support",
+    "silver.synth_employees": "silver.synth_hr",
+}
+# record tables whose rows are events dated by the table's time column: their count has an event name
+# (an employee record is a hire on its hire_date); only where that date is the table's time column
+EVENT_COUNTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "silver.synth_employees": ("hires", "hire_date", ("hire", "people hired", "hired")),
+}
+
+
+def kpi_expression(kpi_id: str, table: str) -> str:
+    """The SQL of KPI ``kpi_id`` over ``table`` (its columns renamed as :data:`KPI_COLUMNS` says)."""
+    expr = kpi_defs.sql_expression(kpi_id)
+    for src, dst in KPI_COLUMNS.get(table, {}).items():
+        expr = re.sub(rf"\b{src}\b", dst, expr)
+    return expr
+
+
 def _kpi_measures(specs: dict[str, TableSpec]) -> list[Measure]:
-    """The marketing KPIs of ``jobs.kpi.definitions`` (issue 6) as measures over their source table."""
-    if kpi_defs.SOURCE_TABLE not in specs:
-        return []
-    spec = specs[kpi_defs.SOURCE_TABLE]
+    """The marketing KPIs of ``jobs.kpi.definitions`` (issue 6) as measures over their source table, and over
+    the record tables of :data:`KPI_COLUMNS` that have every column the KPI needs."""
     out = []
-    for kpi in kpi_defs.KPIS.values():
-        synonyms = tuple(kpi.synonyms) + ((kpi.name.lower(),) if kpi.name != kpi.id else ())
-        out.append(
-            Measure(
-                name=kpi.id,
-                table=kpi_defs.SOURCE_TABLE,
-                expr=kpi_defs.sql_expression(kpi.id),
-                description=f"{kpi.name}: {kpi.description}".strip(": "),
-                synonyms=synonyms,
-                where=None,
-                unit=kpi.unit,
-                kind="kpi",
-                time_column=_time_column(spec),
+    for table, renames in KPI_COLUMNS.items():
+        if table not in specs:
+            continue
+        spec = specs[table]
+        for kpi in kpi_defs.KPIS.values():
+            needed = [c for c in (kpi.numerator, kpi.denominator) if c]
+            if any(renames.get(c, c) not in spec.column_names for c in needed):
+                continue
+            synonyms = tuple(kpi.synonyms) + ((kpi.name.lower(),) if kpi.name != kpi.id else ())
+            out.append(
+                Measure(
+                    name=kpi.id,
+                    table=table,
+                    expr=kpi_expression(kpi.id, table),
+                    description=f"{kpi.name}: {kpi.description}".strip(": "),
+                    synonyms=synonyms,
+                    where=None,
+                    unit=kpi.unit,
+                    kind="kpi",
+                    time_column=_time_column(spec),
+                )
             )
-        )
     return out
 
 
@@ -310,6 +348,11 @@ def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver",
                 time_column=tcol,
             )
         )
+        event = EVENT_COUNTS.get(name)
+        if event is not None and event[1] == tcol:
+            layer.measures.append(
+                Measure(event[0], name, "COUNT(*)", f"{event[0]}: rows of {name} by {tcol}", event[2], time_column=tcol)
+            )
         if "finding" in spec.short_name and layer.findings_table is None:
             layer.findings_table = name
             layer.findings_has_r = "r" in spec.column_names
@@ -341,6 +384,9 @@ def build_layer(profile: dict[str, Any], *, layers: tuple[str, ...] = ("silver",
 
 
 __all__ = [
+    "DETAIL_OF",
+    "EVENT_COUNTS",
+    "KPI_COLUMNS",
     "Dimension",
     "Measure",
     "SemanticLayer",
@@ -350,5 +396,6 @@ __all__ = [
     "daily_mean",
     "default_agg",
     "ident",
+    "kpi_expression",
     "words",
 ]

@@ -22,7 +22,7 @@ from serve.guard import EngineLimits, GuardPolicy, LakeSnapshots, QueryResult, c
 from serve.guard.engine import unmask_sql
 from serve.guard.policy import query_hash
 from serve.query.errors import CannotAnswerError, LLMUnavailableError, NotFoundError
-from serve.query.semantic import SERIES_CATALOG, SERIES_VALUES, SemanticLayer, build_layer
+from serve.query.semantic import DETAIL_OF, SERIES_CATALOG, SERIES_VALUES, SemanticLayer, build_layer
 from serve.query.translator import DeterministicTranslator, Translation, q
 
 log = logging.getLogger(__name__)
@@ -365,7 +365,7 @@ class QueryService:
                 "kind": m.kind,
             }
             for m in self.layer().measures
-            if m.kind in ("kpi", "series")
+            if m.kind in ("kpi", "series") and m.table not in DETAIL_OF  # a KPI once, on its source table
         ]
 
     def kpi(

@@ -7,7 +7,8 @@ most words wins (values pin their column's table). A content word no table can p
 the question is refused (422) with what was understood, the span that was not placed and the nearest
 known values. The result is a :class:`~serve.query.plan.QueryPlan`, validated and compiled to SQL by
 ``serve.query.plan``; non-SQL intents (why / relation / forecast / anomaly / monitor) are answered by
-``serve.query.intents``.
+``serve.query.intents``. A few cross-table questions (tickets after releases, hiring vs delivery slip) are
+declared joins in ``serve.query.intent_joins``, tried first and answered with their definition stated.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from typing import Any
 
 from serve.query.errors import CannotAnswerError
+from serve.query.intent_joins import join_translation
 from serve.query.linking import (
     Vocabulary,
     norm_words,
@@ -64,6 +66,10 @@ class DeterministicTranslator(ReadingStage, ShapeStage, RefusalStage):
 
     # ----------------------------------------------------------------------------- public
     def translate(self, question: str) -> Translation:
+        check_question(question)
+        joined = join_translation(question, self.layer)  # declared cross-table questions, definition stated
+        if joined is not None:
+            return joined
         plan = self.plan(question)
         if plan.intent != "sql":
             return Translation(

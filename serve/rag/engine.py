@@ -7,19 +7,11 @@ import re
 import time
 from typing import Any
 
-from jobs.index.retrieval import Hit, Mode, VectorStore, best_similarity, embed, search, split_sentences
+from jobs.index.retrieval import Embed, Hit, Mode, VectorStore, best_similarity, embed, search, split_sentences
 from lakehouse import Lakehouse
-from serve.rag.answer import (
-    COMPOSED_KINDS,
-    NO_ANSWER,
-    NO_EVIDENCE,
-    Answer,
-    Source,
-    caveat_for,
-    composed_answer,
-    tokens,
-)
-from serve.rag.backends import ChatEndpoint, check_backend, endpoint_for, messages_for
+from serve.rag.answer import NO_ANSWER, NO_EVIDENCE, Answer, Source, tokens
+from serve.rag.answerer import GroundedAnswerer
+from serve.rag.backends import ChatEndpoint, check_backend
 from serve.rag.errors import BadQuestionError
 from serve.rag.safety import is_causal, sanitize, ungrounded_numbers
 
@@ -34,21 +26,31 @@ CONFIDENCE_CHARS, CONFIDENCE_SENTENCES = 800, 6
 
 
 class RagEngine:
-    """Plain-Python core shared by the Serve app (inside one Ray actor), the CLI and the benchmark."""
+    """Retrieval, confidence and sources, then the answerer: the plain-Python core shared by the CLI and the
+    benchmark (everything in process) and the Serve app's ``RagEngine`` deployment, which passes the Embedder,
+    VectorStore and Answerer deployments in as ``embedder``, ``store`` and ``answerer`` (serve/rag/deployments.py).
+    """
 
     def __init__(
-        self, lake: Lakehouse, store: VectorStore | None = None, *, min_confidence: float | None = None
+        self,
+        lake: Lakehouse,
+        store: VectorStore | None = None,
+        *,
+        min_confidence: float | None = None,
+        embedder: Embed = embed,
+        answerer: GroundedAnswerer | None = None,
     ) -> None:
         self.lake = lake
         self.store = store or VectorStore.from_settings(lake.root)
         self.min_confidence = MIN_CONFIDENCE if min_confidence is None else min_confidence
-        self._tables: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.embedder = embedder
+        self.answerer = answerer or GroundedAnswerer(lake)
 
     # ------------------------------------------------------------------------------- retrieval
     def retrieve(
         self, question: str, *, k: int = 5, kinds: list[str] | None = None, mode: Mode = "hybrid"
     ) -> list[Hit]:
-        return search(self.store, question, k=k, kinds=kinds, mode=mode).hits
+        return search(self.store, question, k=k, kinds=kinds, mode=mode, embedder=self.embedder).hits
 
     def confidence(self, question: str, hits: list[Hit], vector: Any = None) -> dict[str, Any]:
         """How sure retrieval is that the lake speaks to ``question``: the best cosine similarity of the
@@ -58,13 +60,13 @@ class RagEngine:
         top = hits[:CONFIDENCE_HITS]
         if not top:
             return {"similarity": 0.0, "coverage": 0.0, "unknown_names": [], "score": 0.0}
-        qv = embed([question])[0] if vector is None else vector
+        qv = self.embedder([question])[0] if vector is None else vector
         # a short question is compared with each sentence of what the hits open with (a whole structured
         # document is a poor match for a short question even when one of its sentences answers it)
         texts = [h.chunk.title for h in top]
         for h in top:
             texts += [s for s in split_sentences(h.chunk.body[:CONFIDENCE_CHARS]) if len(s) > 8][:CONFIDENCE_SENTENCES]
-        similarity = best_similarity(qv, texts)
+        similarity = best_similarity(qv, texts, embedder=self.embedder)
         words = set(tokens(question))
         have: set[str] = set()
         for h in top:
@@ -79,47 +81,6 @@ class RagEngine:
             "unknown_names": missing,
             "score": round(score, 4),
         }
-
-    def _table_rows(self, name: str, version: int) -> list[dict[str, Any]]:
-        key = (name, version)
-        if key not in self._tables:
-            if len(self._tables) > 16:
-                self._tables.clear()
-            self._tables[key] = self.lake.read(name, version=version).to_pylist()
-        return self._tables[key]
-
-    def record(self, src: Source) -> Any:
-        """The structured record behind a finding/forecast/KPI/anomaly/alert source, read from the lake at the
-        version the source cites (None when there is none or it cannot be read)."""
-        import re
-
-        if src.kind not in COMPOSED_KINDS or not src.source_table or src.source_version < 0:
-            return None
-        key = src.doc_id.partition(":")[2]
-        try:
-            rows = self._table_rows(src.source_table, src.source_version)
-        except Exception as exc:  # a vacuumed version or a missing table: quote the document instead
-            log.info("no record for %s: %s", src.doc_id, exc)
-            return None
-        if src.kind == "finding" and src.finding_id:
-            mine = [r for r in rows if r.get("finding_id") == src.finding_id]
-            run = re.search(r"\(run ([^,]+),", src.text)
-            same_run = [r for r in mine if run and r.get("run_id") == run.group(1)]
-            chosen = same_run or mine[-1:]
-            return chosen[0] if chosen else None
-        if src.kind == "forecast":
-            mine = [r for r in rows if r.get("series_id") == key]
-            if not mine:
-                return None
-            origin = max(r["origin"] for r in mine)
-            return sorted((r for r in mine if r["origin"] == origin), key=lambda r: r["step"])
-        if src.kind == "kpi":
-            return [r for r in rows if r.get("metric") == key and r.get("platform") == "*" and r.get("country") == "*"]
-        if src.kind == "anomaly":
-            return [r for r in rows if r.get("series_id") == key] or None
-        if src.kind == "alert":
-            return next((r for r in rows if r.get("alert_id") == key), None)
-        return None
 
     def sources(self, hits: list[Hit], extra: list[dict[str, Any]] | None = None) -> list[Source]:
         """Number the retrieved documents (chunks of one document merge into one source)."""
@@ -175,7 +136,7 @@ class RagEngine:
         """Everything a backend needs: numbered sources, the extractive answer, the caveat and the LLM prompt."""
         question = _check(question, k)
         started = time.perf_counter()
-        found = search(self.store, question, k=k, kinds=kinds, mode=mode)
+        found = search(self.store, question, k=k, kinds=kinds, mode=mode, embedder=self.embedder)
         hits = found.hits
         conf = self.confidence(question, hits, found.vector)
         evidence = conf["score"] >= self.min_confidence
@@ -185,18 +146,13 @@ class RagEngine:
             sources.sort(key=lambda s: (s.kind != "finding" or not s.finding_id, s.n))
             for i, src in enumerate(sources, start=1):
                 src.n = i
-        if sources:
-            records = {s.n: self.record(s) for s in sources}
-            text = composed_answer(question, sources, records, lead_findings=2 if causal else 0)
-        else:
-            text = NO_EVIDENCE if hits and not evidence else NO_ANSWER
+        no_sources = NO_EVIDENCE if hits and not evidence else NO_ANSWER
+        composed = self.answerer.compose(question, sources, causal=causal, no_sources=no_sources)
         return {
             "question": question,
             "causal": causal,
             "sources": sources,
-            "extractive": text,
-            "caveat": caveat_for(sources) if causal and sources else None,
-            "messages": messages_for(question, sources),
+            **composed,  # extractive, caveat, messages
             "evidence": bool(sources),
             "confidence": conf,
             "retrieval_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -220,7 +176,7 @@ class RagEngine:
         if backend == "extractive" or not prep["sources"]:
             text = prep["extractive"]
         else:
-            text = sanitize((endpoint or endpoint_for(backend)).complete(prep["messages"]))
+            text = sanitize(self.answerer.complete(prep["messages"], backend, endpoint))
         return finish(prep, text, backend, started)
 
     def add_document(self, name: str, text: str | bytes, *, uploaded_by: str = "cli") -> dict[str, Any]:
@@ -228,7 +184,7 @@ class RagEngine:
         from jobs.index.job import add_user_document, run_index
 
         doc = add_user_document(self.lake, name=name, text=text, uploaded_by=uploaded_by)
-        summary = run_index(self.lake, store=self.store, kinds=["user"])
+        summary = run_index(self.lake, store=self.store, kinds=["user"], embedder=self.embedder)
         return {"doc_id": doc.doc_id, "title": doc.title, "content_hash": doc.content_hash, "index": summary}
 
     def stats(self) -> dict[str, Any]:
@@ -308,33 +264,4 @@ def _check(question: str, k: int) -> str:
     return question
 
 
-# ------------------------------------------------------------------------------ Serve deployment
-class RagDeployment:
-    """The RAG engine as a Serve deployment, bound in ``serve.query.app.build_app`` and passed to the ingress
-    by handle (``ctx.extra["rag"]``). One replica: Milvus Lite is single-process, and the embedding model
-    loads once. The engine is built on the first call, so a lake without an index does not stop the app."""
-
-    def __init__(self, lake_root: str | None) -> None:
-        self.lake_root = lake_root
-        self._engine: RagEngine | None = None
-
-    def _get(self) -> RagEngine:
-        if self._engine is None:
-            from serve.query.deployments import _lake
-
-            self._engine = RagEngine(_lake(self.lake_root))
-        return self._engine
-
-    def call(self, method: str, kwargs: dict[str, Any]) -> Any:
-        from covary.errors import CovaryError
-        from serve.query.deployments import Failure
-
-        if method not in {"prepare", "add_document", "stats"}:
-            raise ValueError(f"unknown RAG call {method!r}")
-        try:
-            return getattr(self._get(), method)(**kwargs)
-        except CovaryError as exc:
-            return Failure(exc)
-
-
-__all__ = ["RagDeployment", "RagEngine", "finish"]
+__all__ = ["RagEngine", "finish"]

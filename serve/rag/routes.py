@@ -1,4 +1,5 @@
-"""``/v1/ask`` (JSON or SSE), ``/v1/ask/documents`` and the explorer page, as one router for the query app."""
+"""``/v1/ask`` (JSON or SSE), ``/v1/ask/documents`` and ``/v1/ask/status``: the RAG routes of the query app, over
+the ``RagEngine`` and ``Answerer`` deployments that ``build_app`` passes to the ingress by handle."""
 
 from __future__ import annotations
 
@@ -13,16 +14,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from serve.auth import Principal, require_role
-from serve.explorer.routes import router as explorer_router
 from serve.guard.policy import query_hash
 from serve.query.deployments import unwrap
 from serve.rag.answer import Answer, Source
-from serve.rag.backends import BACKENDS, endpoint_for
+from serve.rag.backends import BACKENDS
 from serve.rag.engine import finish
 from serve.rag.safety import StreamSanitizer, is_causal, sanitize
 
 router = APIRouter()
-router.include_router(explorer_router)
 MAX_DOC_BYTES = 5 * 1024 * 1024
 
 
@@ -78,17 +77,28 @@ def _ctx(request: Request) -> Any:
     return request.app.state.ctx
 
 
-async def _call(request: Request, method: str, kwargs: dict[str, Any]) -> Any:
-    """One call on the RAG deployment that ``build_app`` bound and passed to the ingress by handle."""
-    rag = _ctx(request).extra.get("rag")
-    if rag is None:
+def _handle(request: Request, name: str) -> Any:
+    handle = _ctx(request).extra.get(name)
+    if handle is None:
         from serve.rag.errors import RagUnavailableError
 
         raise RagUnavailableError(
-            "this query app was built without the RAG deployment",
-            hint="serve.query.app.build_app binds it; an app context built by hand needs extra['rag']",
+            f"this query app was built without the RAG deployments (no {name!r} handle)",
+            hint=f"serve.query.app.build_app binds them; an app context built by hand needs extra[{name!r}]",
         )
-    return unwrap(await rag.call.remote(method, kwargs))
+    return handle
+
+
+async def _call(request: Request, method: str, kwargs: dict[str, Any]) -> Any:
+    """One call on the ``RagEngine`` deployment (retrieval, confidence, sources, the composed answer)."""
+    return unwrap(await _handle(request, "rag").call.remote(method, kwargs))
+
+
+async def _generate(request: Request, backend: str, messages: list[dict[str, str]]) -> AsyncIterator[str]:
+    """An LLM backend's text in pieces, from the ``Answerer`` deployment (vLLM: the bound ``VLLMEngine``)."""
+    answerer = _handle(request, "answerer")
+    async for piece in answerer.options(stream=True).stream.remote(messages, backend):
+        yield unwrap(piece)
 
 
 async def _lookup(request: Request, question: str) -> list[dict[str, Any]]:
@@ -155,7 +165,7 @@ async def ask(
     if backend == "extractive" or not prep["sources"]:
         text = prep["extractive"]
     else:
-        text = sanitize("".join([piece async for piece in endpoint_for(backend).astream(prep["messages"])]))
+        text = sanitize("".join([piece async for piece in _generate(request, backend, prep["messages"])]))
     answer = finish(prep, text, backend, started)
     request.state.rows = len(answer.citations)
     return answer.as_dict()
@@ -186,7 +196,7 @@ def _sse(request: Request, body: AskRequest) -> StreamingResponse:
                     await asyncio.sleep(0)
             else:  # sanitise over the assembled text: a link or tag split across chunks is still removed
                 cleaner = StreamSanitizer()
-                async for piece in endpoint_for(backend).astream(prep["messages"]):
+                async for piece in _generate(request, backend, prep["messages"]):
                     clean = cleaner.feed(piece)
                     if clean:
                         yield _event("token", {"text": clean})

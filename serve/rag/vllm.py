@@ -1,4 +1,5 @@
-"""The vLLM answer backend's server: an OpenAI-compatible Ray Serve LLM app on a GPU worker (imported lazily)."""
+"""vLLM for the ``vllm`` answer backend: typed args shared by the query app's ``VLLMEngine`` deployment
+(``serve.rag.deployments``) and a separate OpenAI-compatible Ray Serve LLM app (imported lazily, GPU images)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class VLLMAppArgs(BaseModel):
     max_model_len: int = Field(8192, ge=256)
     tensor_parallel_size: int = Field(1, ge=1)
     load_format: str | None = Field(None, description="'dummy' serves random weights (benchmarks, no download).")
+    max_tokens: int = Field(512, ge=1, description="Longest answer (the VLLMEngine deployment of the query app).")
 
 
 def llm_config(args: VLLMAppArgs) -> Any:

@@ -1,4 +1,5 @@
-"""Helpers for connector tests: fixture directories written on tmp_path and served by the real replay server."""
+"""Helpers for connector tests: fixture directories on tmp_path served by the real replay server, and one
+replay server of the built-in connectors' bundled recordings (``replay``, ``spec_for``)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,27 @@ def _home(covary_home: Path) -> Path:
 @pytest.fixture
 def make_items() -> Any:
     return items
+
+
+@pytest.fixture(scope="module")
+def replay() -> Iterator[Any]:
+    """One replay server of every built-in connector's recording per test module."""
+    from connectors.replay import ReplayServer
+    from jobs.ingest.plan import SOURCES
+
+    with ReplayServer(list(SOURCES)) as server:
+        yield server
+
+
+@pytest.fixture
+def spec_for(replay: Any) -> Any:
+    """``spec_for(name, **changes)``: the connector's parsed spec with the recording's credentials."""
+    import connectors.tmdb.client  # noqa: F401
+    from connectors.core import parse_spec
+    from jobs.ingest.plan import source_spec
+
+    def make(name: str, **changes: Any) -> Any:
+        spec = source_spec(name, replay_url=replay.base_url(name)) | changes
+        return parse_spec(spec, origin=name)
+
+    return make

@@ -55,3 +55,30 @@ def ar1_with_bursts(rng: np.random.Generator, n: int, k: int, *, phi: float = 0.
             length = int(rng.integers(2, 8))
             x[d : d + length, j] += rng.choice([-1.0, 1.0]) * rng.uniform(3, 6)
     return x
+
+
+def sparse_counts(rng: np.random.Generator, n: int, k: int, *, mean: float = 2.0, phi: float = 0.7) -> np.ndarray:
+    """k independent overdispersed count series: Poisson with a log-AR(1) rate (mean about ``mean``), workdays x2."""
+    workday = (np.arange(n) % 7) < 5
+    rate = mean * np.exp(0.3 * ar1(rng, n, k, phi)) * np.where(workday, 1.25, 0.375)[:, None]
+    return rng.poisson(rate).astype(float)
+
+
+def count_cascade(
+    rng: np.random.Generator, n: int, *, lag: int, bursts: int = 3, mean_a: float = 6.0, mean_b: float = 2.0,
+    size: float = 8.0, decay: float = 0.6,
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Two sparse count series (a with a workday rhythm, like tickets; b like failures) linked only by bursts.
+
+    Each burst adds ``size`` standard deviations of the series' Poisson noise to its rate, decaying by ``decay``
+    per step: in a on the burst day, in b ``lag`` steps later. Between bursts the two are independent, so the
+    linear correlation stays weak. Returns (a, b, burst days of a).
+    """
+    a = sparse_counts(rng, n, 1, mean=mean_a)[:, 0]
+    b = sparse_counts(rng, n, 1, mean=mean_b)[:, 0]
+    days = sorted(int(d) for d in rng.choice(np.arange(40, n - 40 - lag), bursts, replace=False))
+    for d in days:
+        for k in range(6):
+            a[d + k] += rng.poisson(size * np.sqrt(mean_a) * decay**k)
+            b[d + lag + k] += rng.poisson(size * np.sqrt(mean_b) * decay**k)
+    return a, b, days

@@ -189,10 +189,10 @@ def test_wide_parquet_and_lake_default_cli(covary_home, tmp_path, capsys) -> Non
 
 
 def test_demo_step_prints_top_findings_with_caveats(lake) -> None:
+    from covary.cli.demo_steps import STEPS
     from jobs.correlate.demo import run
-    from jobs.demo import STEPS
 
-    assert any(step[-1] == "jobs.correlate.demo:run" for step in STEPS)
+    assert any(step.load() is run for step in STEPS)
     frame, _ = planted_panel(8, n=300, n_series=6, n_planted=2, r=0.6)
     _write_gold(lake, frame, "demo")
     out = run(lake, {})

@@ -125,11 +125,11 @@ def test_version_and_shell_completion() -> None:
 
 
 def test_demo_unknown_step_fails_and_lists_the_steps(covary_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from jobs.demo import steps
+    from covary.cli.demo_steps import step_names
 
     assert main(["demo", "--steps", "macro,forcast"]) == 2
     err = capsys.readouterr().err
-    names = [n for n, _, _ in steps()]
+    names = step_names()
     assert "unknown demo step: forcast" in err and "did you mean 'forecast'" in err
     assert ", ".join(names) in err and len(set(names)) == len(names)
     assert not (covary_home / "lake").exists()  # nothing ran

@@ -75,7 +75,7 @@ def test_the_app_mounts_the_builtin_routers() -> None:
 
 def test_build_app_binds_the_rag_engine_and_passes_it_by_handle() -> None:
     from serve.query.app import build_app
-    from serve.rag.engine import RagDeployment
+    from serve.rag.deployments import RagDeployment
 
     ingress = build_app({})._bound_deployment  # the application graph (nothing runs: no Ray needed)
     extra = ingress.init_args[4]

@@ -1,9 +1,9 @@
-"""Each built-in connector against the replay server: pagination, rate limiting, incremental cursors, specials."""
+"""Each built-in connector against the replay server: pagination, rate limiting, Retry-After, incremental cursors.
+
+One connector's own specials live in ``tests/connectors/<name>/``."""
 
 from __future__ import annotations
 
-import logging
-import pickle
 from typing import Any
 
 import httpx
@@ -147,93 +147,3 @@ def test_incremental_cursor_second_run_adds_nothing(
     second = run_endpoint(lake, spec, endpoint, partition=partition, options=options)
     assert first.rows > 0 and first.cursor_to is not None
     assert second.cursor_from == first.cursor_to and second.rows == 0 and second.skipped_old > 0
-
-
-def test_tmdb_details_fan_out_one_request_per_id(lake: Any, replay: ReplayServer, spec_for: Any) -> None:
-    spec = spec_for("tmdb", rate_limit={})
-    options = RunOptions(base_url=replay.base_url("tmdb"))
-    discover = run_endpoint(lake, spec, "discover", partition=CASES[3][2], options=options)
-    import orjson
-    import pyarrow.compute as pc
-
-    ids = [
-        orjson.loads(r)["id"]
-        for r in lake.read("bronze.api_records", filter=pc.field("endpoint") == "discover").column("record").to_pylist()
-    ]
-    details = run_endpoint(lake, spec, "movie", partition={"movie_id": ",".join(map(str, ids))}, options=options)
-    assert discover.rows == len(ids) == details.rows == details.requests
-    assert not [r for r in replay.requests if "#" in r[1] or "," in r[1]]  # the API saw plain /3/movie/<id>
-
-
-def test_spotify_degrades_when_audio_features_are_refused(
-    replay: ReplayServer, spec_for: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    from connectors.core import make_client
-    from connectors.spotify.source import audio_features
-
-    options = RunOptions(base_url=replay.base_url("spotify"))
-    with make_client(spec_for("spotify"), options) as client, caplog.at_level(logging.WARNING):
-        assert audio_features(client, ["a", "b"]) is None
-    assert "2024-11-27" in caplog.text
-
-
-def test_notion_writes_a_page_with_blocks(replay: ReplayServer) -> None:
-    from connectors.notion.client import create_page, notion_client
-    from connectors.notion.models import NewPage, block
-    from connectors.notion.source import REPLAY_AUTH
-
-    page = NewPage(
-        database_id=NOTION_DB["database_id"],
-        title="Weekly findings",
-        children=[block("heading_2", "Top correlations"), block("paragraph", "x" * 2500), block("divider")],
-    )
-    body = page.body()
-    assert len(body["children"][1]["paragraph"]["rich_text"][0]["text"]["content"]) == 2000  # Notion's run limit
-    with notion_client(RunOptions(base_url=replay.base_url("notion")), auth=REPLAY_AUTH) as client:
-        created = create_page(client, page)
-    assert created.object == "page"
-    posted = [r for r in replay.requests if r[0] == "POST" and r[1].endswith("/v1/pages")]
-    assert posted
-    # bodies that are not JSON: a broken JSON body is a 400 with the reason, a multipart upload is answered
-    url = f"{replay.base_url('notion')}/v1/pages"
-    auth = {"Authorization": f"Bearer {REPLAY_AUTH['token']}", "Notion-Version": "2022-06-28"}
-    broken = httpx.post(url, content=b'{"parent": ', headers=auth | {"Content-Type": "application/json"})
-    assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
-    upload = httpx.post(url, files={"file": ("notes.txt", b"hello")}, headers=auth)
-    assert upload.status_code == 200 and upload.json()["object"] == "page"
-
-
-def test_weather_openweathermap_alternative(
-    lake: Any, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch, covary_home: Any
-) -> None:
-    from covary.settings import reset_settings
-    from jobs.ingest.silver import to_silver
-
-    monkeypatch.setenv("COVARY_CONNECTORS__WEATHER_PROVIDER", "openweathermap")
-    reset_settings()
-    from connectors.core import parse_spec
-
-    spec = parse_spec(source_spec("weather", replay_url=replay.base_url("weather")))
-    assert [e.name for e in spec.endpoints] == ["day_summary"]
-    part = {"lat": 47.6062, "lon": -122.3321, "date": "2015-01-02"}
-    summary = run_endpoint(
-        lake, spec, "day_summary", partition=part, options=RunOptions(base_url=replay.base_url("weather"))
-    )
-    assert summary.rows == 1
-    import orjson
-
-    record = orjson.loads(lake.read("bronze.api_records").column("record")[0].as_py())
-    rows, rejected = to_silver("weather", "day_summary", [record])
-    (row,) = rows["silver.weather_daily"]
-    assert row["city"] == "Seattle" and row["provider"] == "openweathermap" and not rejected.items
-    urls = lake.read("bronze.api_pages", columns=["request_url"]).column("request_url").to_pylist()
-    assert "replay-owm-key" not in urls[0] and "appid=" in urls[0]  # the key never lands in bronze
-
-
-def test_ingest_errors_pickle() -> None:
-    from jobs.ingest.errors import IngestConfigError, LimiterUnavailableError, PartitionFailedError
-
-    for cls in (IngestConfigError, LimiterUnavailableError, PartitionFailedError):
-        err = cls("boom", hint="do this")
-        back = pickle.loads(pickle.dumps(err))
-        assert type(back) is cls and back.message == "boom" and back.hint == "do this"

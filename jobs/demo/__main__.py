@@ -1,3 +1,0 @@
-from jobs.runtime import cli_entry
-
-cli_entry("demo")
