@@ -8,14 +8,14 @@ Prints one JSON object. Three measurements, each a fresh lake per side:
   ledger, silver, finalize and gold. ``commits`` counts the Delta commits of the fan-out's lake per table
   against its partitions (the target: one per partition per table).
 * ``latency``: the same with ``--latency-ms`` (default 100) injected by the replay server on every answer,
-  as a remote API would add: the fan-out overlaps the waits, the sequential run cannot. On the full run it
-  replays ``--latency-slice`` (default ``small``: the test slice; ``full`` = every recording, ~4 more minutes
-  of sequential waits).
+  as a remote API would add: the fan-out overlaps the waits, the sequential run cannot. It replays
+  ``--latency-slice`` (default: the full recordings, ~1,700 requests, so ~3 minutes of waits for the
+  sequential side; ``small``: the test slice, whose critical path is one 30-id detail partition).
 * ``rate_limits``: the fan-out with the connectors' real limits on the test slice; the replay server records
   every request's arrival, and the most requests of a source in any 1 s window is compared with what its
   cluster-wide token bucket allows (``burst + rate x 1 s``).
 
-    python bench/builtin_connectors.py            # the full figure (run on an idle machine; ~4 min on 2 cores)
+    python bench/builtin_connectors.py            # the full figure (run on an idle machine; ~6 min on 2 cores)
     python bench/builtin_connectors.py --small    # a quick variant
 """
 
@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="the test slice instead of the full recordings")
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument(
-        "--latency-slice", choices=["small", "full"], default="small", help="what the latency pair replays"
+        "--latency-slice", choices=["small", "full"], default="full", help="what the latency pair replays"
     )
     parser.add_argument("--skip", nargs="*", default=[], choices=["replay", "latency", "rate_limits"])
     args = parser.parse_args()

@@ -1,12 +1,16 @@
-"""Discovery on the demo lake with defaults: recall of planted truths, top-10 precision, event test, wall time.
+"""Discovery on a fresh demo lake with defaults: recall of planted truths, top-10 precision, event test, wall time.
 
-Peer in the same run: the previous default (every series resampled to the coarsest catalogue frequency, ±7 lags).
-Also the short/persistent calibration case (n = 100, AR(1) phi = 0.95) against the previous n_eff (plain
-sample ACF), and the event test's power/FPR on planted panels. Prints one JSON object.
+By default a fresh lake is built in a temporary COVARY_HOME exactly as the demo builds it (``covary demo --steps
+macro,connectors,enterprise``), then ``covary correlate --json`` runs with defaults (timed, as a user runs it) and
+its findings are scored against ``gold.synth_truth`` by kind (:mod:`jobs.correlate.truth`). Peer in the same run:
+the previous default (every series resampled to the coarsest catalogue frequency, ±7 lags). Also the short/
+persistent calibration case (n = 100, AR(1) phi = 0.95) against the previous n_eff (plain sample ACF), and the
+event test's power/FPR on planted panels (weak-r spikes, sparse-count cascades, bursty and sparse-count nulls).
+Prints one JSON object.
 
-    COVARY_HOME=/work/demo-home .venv/bin/python bench/discovery.py [--lake PATH] [--quick]
+    .venv/bin/python bench/discovery.py [--home DIR] [--quick]
 
-The lake is only read (``write=False``).
+``--home``: score an existing demo home instead (its lake is only read: ``covary correlate --no-save``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,110 +33,46 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "correlate"))
 
-from correlate_synth import ar1, ar1_with_bursts, event_coupled  # noqa: E402
+from correlate_synth import ar1, ar1_with_bursts, count_cascade, event_coupled, sparse_counts  # noqa: E402
 
 from covary.errors import CovaryError  # noqa: E402
 from jobs.correlate import discover  # noqa: E402
-from jobs.correlate.lake_io import load_catalog_meta, load_gold_series, run_on_lake  # noqa: E402
-from jobs.correlate.plan import SeriesMeta, discover_lake, lineage_exclusions  # noqa: E402
+from jobs.correlate.lake_io import load_catalog_meta, load_gold_series  # noqa: E402
+from jobs.correlate.plan import SeriesMeta, discover_lake  # noqa: E402
+from jobs.correlate.truth import load_truth, score  # noqa: E402
+
+COVARY = str(Path(sys.executable).with_name("covary"))
+DEMO_DATA_STEPS = "macro,connectors,enterprise"
 
 
-def _lake(path: str | None) -> Any:
+def _covary(home: str, *args: str) -> tuple[float, str]:
+    """Run the covary CLI with COVARY_HOME=home; (wall seconds, stdout). Fails loudly with its stderr."""
+    env = os.environ | {"COVARY_HOME": home}
+    started = time.perf_counter()
+    done = subprocess.run([COVARY, *args], env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"covary {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return wall, done.stdout
+
+
+def _json_of(text: str) -> dict[str, Any]:
+    return dict(json.loads(text[text.index("{") :]))
+
+
+def lake_figures(home: str | None) -> dict[str, Any]:
+    fresh = home is None
+    home = home or tempfile.mkdtemp(prefix="covary-bench-discovery-")
+    build_s = None
+    if fresh:
+        build_s, _ = _covary(home, "demo", "--steps", DEMO_DATA_STEPS)
+    wall, out = _covary(home, "correlate", "--json", *([] if fresh else ["--no-save"]))
+    run = _json_of(out)
     from lakehouse import Lakehouse
 
-    if path:
-        return Lakehouse(path)
-    from covary.settings import get_settings
-
-    return Lakehouse.from_settings(get_settings())
-
-
-def _truth(lake: Any) -> list[dict[str, Any]]:
-    if not lake.exists("gold.synth_truth"):
-        return []
-    return [
-        t
-        for t in lake.read("gold.synth_truth").to_pylist()
-        if t["kind"] in ("lead_lag", "confounded", "cascade", "driver")
-    ]
-
-
-def _lag_ab(f: Any, a: str, b: str) -> int | None:
-    if (f.a, f.b) == (a, b):
-        return f.lag
-    if (f.a, f.b) == (b, a):
-        return -f.lag
-    return None
-
-
-def _known_derivations() -> set[frozenset[str]]:
-    """Derivation pairs of the synthetic systems (also for lakes written before lineage was recorded)."""
-    try:
-        from connectors.synth.source import DERIVED_FROM, PREFIX
-    except ImportError:  # pragma: no cover
-        return set()
-    meta = {
-        f"{PREFIX}.{k}": SeriesMeta(f"{PREFIX}.{k}", "D", derived_from=tuple(f"{PREFIX}.{p}" for p in v))
-        for k, v in DERIVED_FROM.items()
-    }
-    for parents in DERIVED_FROM.values():
-        for p in parents:
-            meta.setdefault(f"{PREFIX}.{p}", SeriesMeta(f"{PREFIX}.{p}", "D"))
-    return set(lineage_exclusions(meta))
-
-
-def _stem(sid: str) -> str:
-    for suffix in (".daily", ".weekly", ".monthly", ".quarterly"):
-        if sid.endswith(suffix):
-            return sid[: -len(suffix)]
-    return sid
-
-
-def lake_figures(lake: Any) -> dict[str, Any]:
-    truth = _truth(lake)
-    started = time.perf_counter()
-    result, _ = run_on_lake(lake, write=False)
-    wall = time.perf_counter() - started
-    sig = result.significant
-    corr = [f for f in sig if f.test == "correlation"]
-    lead_lag = [t for t in truth if t["kind"] == "lead_lag"]
-    recall = []
-    for t in lead_lag:
-        lags = [_lag_ab(f, t["series_a"], t["series_b"]) for f in corr]
-        lags = [x for x in lags if x is not None]
-        recall.append(
-            {"a": t["series_a"], "b": t["series_b"], "lag": t["lag_days"], "found_lag": lags[0] if lags else None}
-        )
-    planted = {frozenset((t["series_a"], t["series_b"])) for t in truth if t["series_b"]}
-    # a confounded pair's common cause drives each member: those links are planted too
-    causes = {
-        frozenset((t["confounder"], m))
-        for t in truth
-        if t["kind"] == "confounded"
-        for m in (t["series_a"], t["series_b"])
-    }
-    construction = {frozenset((f.a, f.b)) for f in result.construction}
-    derived = _known_derivations()
-    top = sig[:10]
-    top_rows = []
-    for f in top:
-        key = frozenset((f.a, f.b))
-        bad = (
-            "self/roll-up" if _stem(f.a) == _stem(f.b) else
-            "construction" if key in construction else
-            "derivation" if key in derived else None
-        )  # fmt: skip
-        top_rows.append(
-            {"rank": f.rank, "a": f.a, "b": f.b, "test": f.test, "lag": f.lag, "r": round(f.r, 3), "q": f.q,
-             "cross_domain": f.cross_domain, "planted": key in planted, "common_cause": key in causes,
-             "trivial": bad}
-        )  # fmt: skip
-    cascades = [t for t in truth if t["kind"] == "cascade"]
-    events = [f for f in sig if f.test == "event"]
-    event_hits = []
-    for t in {(t["series_a"], t["series_b"], t["lag_days"]) for t in cascades}:
-        lags = [x for x in (_lag_ab(f, t[0], t[1]) for f in events) if x is not None]
-        event_hits.append({"a": t[0], "b": t[1], "lag": t[2], "found_lag": lags[0] if lags else None})
+    lake = Lakehouse(str(Path(home) / "lake"))
+    catalog = load_catalog_meta(lake)
+    figures = score(run, load_truth(lake), series=catalog)
     # peer: the previous default (coarsest catalogue frequency for everything, ±7 lags)
     values, aggregation, coarsest, _ = load_gold_series(lake)
     t0 = time.perf_counter()
@@ -142,32 +84,23 @@ def lake_figures(lake: Any) -> dict[str, Any]:
     except CovaryError as exc:  # the peer's refusal is itself a figure
         old_series, old_sig = 0, f"failed: {exc}"
     old_wall = time.perf_counter() - t0
-    catalogued = len(load_catalog_meta(lake))
     return {
-        "catalogued_series": catalogued,
-        "series_tested": result.n_series,
-        "panels": result.levels,
-        "pair_lags_tested": result.tested,
-        "significant": len(sig),
-        "significant_events": len(events),
-        "related_by_construction": len(construction),
-        "lineage_exclusions": len(result.excluded),
-        "recall_lead_lag_right_lag": sum(r["found_lag"] == r["lag"] for r in recall) / max(1, len(recall)),
-        "lead_lag": recall,
-        "top10": top_rows,
-        "top10_planted": sum(r["planted"] for r in top_rows),
-        "top10_planted_cross_domain": sum(r["planted"] and bool(r["cross_domain"]) for r in top_rows),
-        "top10_planted_incl_common_cause_cross_domain": sum(
-            (r["planted"] or r["common_cause"]) and bool(r["cross_domain"]) for r in top_rows
-        ),
-        "top10_trivial": sum(r["trivial"] is not None for r in top_rows),
-        "acceptance": {  # issue 15: every planted lead-lag at its lag; >= 4 planted cross-domain in the top 10
-            "recall_all_lead_lag": bool(recall) and all(r["found_lag"] == r["lag"] for r in recall),
-            "top10_planted_cross_domain_ge_4": sum(r["planted"] and bool(r["cross_domain"]) for r in top_rows) >= 4,
-            "top10_no_trivial": all(r["trivial"] is None for r in top_rows),
-        },
-        "event_test_planted_cascades": event_hits,
+        "lake": "fresh: covary demo --steps " + DEMO_DATA_STEPS if fresh else f"existing home {home}",
+        "build_s": None if build_s is None else round(build_s, 1),
+        "command": "covary correlate --json" + ("" if fresh else " --no-save"),
         "wall_s": round(wall, 2),
+        "catalogued_series": len(catalog),
+        "series_tested": run["series"],
+        "panels": [
+            {k: lv.get(k) for k in ("frequency", "series", "steps", "max_lag", "pairs", "event_pairs")}
+            for lv in run["levels"]
+        ],
+        "pair_lags_tested": run["tested"],
+        "significant": run["significant"],
+        "significant_events": sum(f.get("test") == "event" and f["significant"] for f in run["findings"]),
+        "related_by_construction": len(run["construction"]),
+        "lineage_exclusions": len(run["excluded"]),
+        **figures,
         "peer_previous_default": {
             "frequency": coarsest,
             "series_tested": old_series,
@@ -229,28 +162,63 @@ def event_figures(quick: bool) -> dict[str, Any]:
         co = {(f.a, f.b) for f in res.significant if f.test == "correlation"}
         hits += [ev.get(k) == lag for k, lag in truth.items()]
         corr_hits += [k in co for k in truth]
-    from jobs.correlate.events import detect_events, event_tests
+    cascade_hits, cascade_rs = [], []
+    for seed in range(1 if quick else 4):
+        rng = np.random.default_rng(50 + seed)
+        cols, truth = {}, {}
+        for k in range(8):
+            lag = int(rng.integers(7, 29))
+            a, b, _ = count_cascade(rng, 730, lag=lag, bursts=3)
+            cols[f"tickets{k}"], cols[f"failures{k}"] = a, b
+            truth[(f"failures{k}", f"tickets{k}")] = -lag
+            cascade_rs.append(abs(float(np.corrcoef(a[: 730 - lag], b[lag:])[0, 1])))
+        x = sparse_counts(rng, 730, 14)
+        cols |= {f"other{j:02d}": x[:, j] for j in range(14)}
+        long = pd.DataFrame(
+            [(s, t, v) for s, arr in cols.items() for t, v in zip(idx, arr, strict=True)],
+            columns=["series_id", "ts", "value"],
+        )
+        res = discover_lake(long, {s: SeriesMeta(s, "D", "sum", f"src_{s}", f"dom_{s}") for s in cols})
+        ev = {(f.a, f.b): f.lag for f in res.significant if f.test == "event"}
+        cascade_hits += [ev.get(k) == lag for k, lag in truth.items()]
+    from jobs.correlate.events import detect_tiers, event_tests
 
-    ps = []
+    nulls = {
+        "bursty_ar1": lambda r: ar1_with_bursts(r, 730, 40),
+        "sparse_counts_mean_2": lambda r: sparse_counts(r, 730, 40, mean=2.0),
+        "poisson_0.2": lambda r: r.poisson(0.2, (730, 40)).astype(float),
+    }
     iu = np.triu_indices(40, 1)
-    for seed in range(2 if quick else 6):
-        x = ar1_with_bursts(np.random.default_rng(100 + seed), 730, 40)
-        ps += list(event_tests(detect_events(x, idx, "D"), iu[0], iu[1], max_lag=28).p)
-    p = np.asarray(ps)
+    fpr: dict[str, Any] = {}
+    for name, make in nulls.items():
+        ps = []
+        for seed in range(2 if quick else 6):
+            salient, extreme = detect_tiers(make(np.random.default_rng(100 + seed)), idx, "D")
+            ps += list(event_tests(salient, iu[0], iu[1], max_lag=28, extreme=extreme).p)
+        p = np.asarray(ps)
+        fpr[name] = {
+            "pairs": int(p.size),
+            "fpr_at_0.05": round(float((p <= 0.05).mean()), 4),
+            "fpr_at_0.01": round(float((p <= 0.01).mean()), 4),
+        }
     return {
         "planted_pairs": len(hits),
         "mean_abs_r": round(float(np.mean(rs)), 3),
         "event_power_right_lag": round(float(np.mean(hits)), 3),
         "correlation_power_same_pairs": round(float(np.mean(corr_hits)), 3),
-        "bursty_ar1_null_pairs": int(p.size),
-        "fpr_at_0.05": round(float((p <= 0.05).mean()), 4),
-        "fpr_at_0.01": round(float((p <= 0.01).mean()), 4),
+        "sparse_count_cascades": {
+            "case": "daily counts (means 6 and 2), 3 bursts in two years, lag 7-28, among 14 independent counts",
+            "pairs": len(cascade_hits),
+            "mean_abs_r": round(float(np.mean(cascade_rs)), 3),
+            "event_power_right_lag": round(float(np.mean(cascade_hits)), 3),
+        },
+        "null_fpr_lake_tiers_max_lag_28": fpr,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--lake", help="lake root (default: COVARY_HOME's lake)")
+    parser.add_argument("--home", help="an existing demo COVARY_HOME (default: build a fresh demo lake)")
     parser.add_argument("--quick", action="store_true", help="fewer seeds for the synthetic figures")
     args = parser.parse_args()
     load = os.getloadavg()
@@ -259,7 +227,7 @@ def main() -> None:
         "load_average_at_start": [round(x, 2) for x in load],
         "note": "shared machine: other engineers' jobs run on the same 2 cores; ratios are the robust figures",
     }
-    out["demo_lake"] = lake_figures(_lake(args.lake))
+    out["demo_lake"] = lake_figures(args.home)
     out["calibration_short_persistent"] = calibration_figures(args.quick)
     out["event_test_planted"] = event_figures(args.quick)
     print(json.dumps(out, indent=2, default=str))

@@ -33,6 +33,8 @@ from jobs.correlate.transform import calendar_groups, remove_group_means
 
 WINDOWS = {"D": 29, "W": 13, "M": 13, "Q": 9}
 """Rolling baseline window (steps) by frequency: a month of days, a quarter of weeks, a year of months."""
+GAPS = {"D": 2}
+"""Declustering gap by frequency: daily exceedances up to 2 days apart are one event (one burst); else 1."""
 THRESHOLD = 3.0
 """Salient events: beyond this many robust standard deviations from the local baseline."""
 EXTREME_FACTOR = 1.5
@@ -109,45 +111,51 @@ def robust_z(values: np.ndarray, index: pd.DatetimeIndex, freq: str | None) -> n
     return z
 
 
-def events_from_z(z: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """(n, N) int8 trains: +1 peak / -1 trough where |z| > threshold, runs of one sign collapsed to their peak."""
+def clusters_from_z(z: np.ndarray, threshold: float = THRESHOLD, *, gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Runs declustering of the exceedances of ``threshold``: (n, N) int8 train (+1 peak / -1 trough cluster,
+    placed at its onset) and (n, N) peak |z| of each cluster at the same step (0 elsewhere).
+
+    Same-sign exceedances at most ``gap`` steps apart form one cluster (``gap=1``: consecutive steps only; a
+    count burst that dips once below the threshold on its way down stays one event with ``gap=2``). A cluster
+    is dated by its onset, where a burst starts: its peak wanders by a step with count noise.
+    """
     raw = np.where(z > threshold, 1, np.where(z < -threshold, -1, 0)).astype(np.int8)
-    return _decluster(raw, np.abs(z))
+    train = np.zeros_like(raw)
+    peak = np.zeros(raw.shape)
+    size = np.abs(z)
+    for j in np.nonzero(raw.any(axis=0))[0]:
+        col = raw[:, j]
+        steps = np.nonzero(col)[0]
+        start = 0
+        for i in range(1, steps.size + 1):
+            if i < steps.size and steps[i] - steps[i - 1] <= gap and col[steps[i]] == col[steps[start]]:
+                continue
+            run = steps[start:i]
+            train[run[0], j] = col[run[0]]
+            peak[run[0], j] = size[run, j].max()
+            start = i
+    return train, peak
+
+
+def events_from_z(z: np.ndarray, threshold: float = THRESHOLD, *, gap: int = 1) -> np.ndarray:
+    """(n, N) int8 trains of the declustered exceedances of ``threshold`` (see :func:`clusters_from_z`)."""
+    return clusters_from_z(z, threshold, gap=gap)[0]
 
 
 def detect_events(
     values: np.ndarray, index: pd.DatetimeIndex, freq: str | None, *, threshold: float = THRESHOLD
 ) -> np.ndarray:
-    """(n, N) event trains of every column: +1 peak / -1 trough beyond ``threshold`` robust sd, runs collapsed."""
-    return events_from_z(robust_z(values, index, freq), threshold)
+    """(n, N) event trains of every column: +1 peak / -1 trough beyond ``threshold`` robust sd, declustered."""
+    return events_from_z(robust_z(values, index, freq), threshold, gap=GAPS.get(freq or "", 1))
 
 
 def detect_tiers(
     values: np.ndarray, index: pd.DatetimeIndex, freq: str | None, *, threshold: float = THRESHOLD
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(salient, extreme) event trains: beyond ``threshold`` and beyond ``EXTREME_FACTOR * threshold``."""
-    z = robust_z(values, index, freq)
-    return events_from_z(z, threshold), events_from_z(z, EXTREME_FACTOR * threshold)
-
-
-def _decluster(raw: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """Keep only the most extreme step of each run of consecutive same-sign events."""
-    out = np.zeros_like(raw)
-    n = raw.shape[0]
-    for j in np.nonzero(raw.any(axis=0))[0]:
-        col = raw[:, j]
-        t = 0
-        while t < n:
-            if col[t] == 0:
-                t += 1
-                continue
-            end = t
-            while end + 1 < n and col[end + 1] == col[t]:
-                end += 1
-            best = t + int(np.argmax(size[t : end + 1, j]))
-            out[best, j] = col[t]
-            t = end + 1
-    return out
+    """(salient, extreme) event trains: the declustered events beyond ``threshold``, and those of them whose
+    peak goes beyond ``EXTREME_FACTOR * threshold`` (same onsets, so both tiers date a burst alike)."""
+    train, peak = clusters_from_z(robust_z(values, index, freq), threshold, gap=GAPS.get(freq or "", 1))
+    return train, np.where(peak > EXTREME_FACTOR * threshold, train, 0).astype(np.int8)
 
 
 def _offset_counts(ta: np.ndarray, sa: np.ndarray, tb: np.ndarray, sb: np.ndarray, m: int) -> np.ndarray:
@@ -169,17 +177,14 @@ def _hypergeom_sf(c: int, m: int, classes: list[tuple[int, int]]) -> float:
 
 
 def _tail(c: int, region: np.ndarray, m: int, classes: list[tuple[int, int]]) -> float:
-    """P(count >= c) at one offset: negative binomial fitted to the null region if overdispersed, else exact
-    hypergeometric for randomly placed events (clustering shows up as overdispersion)."""
+    """P(count >= c) at one offset: the exact hypergeometric law of randomly placed events, scaled for the
+    overdispersion of the null region's counts (quasi-likelihood: X / D with D = max(1, var / mean)), so that
+    clustered or periodic trains get the heavier tail they need."""
     if c <= 0:
         return 1.0
-    mean, var = float(region.mean()), float(region.var())
-    if mean <= 0:
-        return _hypergeom_sf(c, m, classes)
-    if var > mean * 1.0001:
-        r = mean**2 / (var - mean)
-        return float(stats.nbinom.sf(c - 1, r, r / (r + mean)))
-    return _hypergeom_sf(c, m, classes)
+    mean = float(region.mean())
+    disp = max(1.0, float(region.var()) / mean) if mean > 0 else 1.0
+    return _hypergeom_sf(int(np.ceil(c / disp - 1e-9)), m, classes)
 
 
 def _test_tier(
@@ -278,11 +283,13 @@ def wilson_interval(k: float, n: float, z: float = 1.959963984540054) -> tuple[f
 
 __all__ = [
     "EXTREME_FACTOR",
+    "GAPS",
     "MIN_EVENTS",
     "MIN_EXTREME_EVENTS",
     "THRESHOLD",
     "WINDOWS",
     "calendar_labels",
+    "clusters_from_z",
     "detect_events",
     "detect_tiers",
     "event_tests",

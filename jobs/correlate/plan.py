@@ -182,7 +182,7 @@ def identities(panel: Panel, pairs: set[frozenset[str]]) -> dict[frozenset[str],
         with np.errstate(invalid="ignore", divide="ignore"):
             b1 = (gtj * gmm - gtm * gjm) / det
             b2 = (gtm * gjj - gtj * gjm) / det
-        r2 = b1 * gtj + b2 * gtm
+            r2 = b1 * gtj + b2 * gtm
         single = np.maximum(gtj**2, gtm**2)
         hit = good & (r2 >= IDENTITY_R2) & (single <= r2 - 1e-4)
         for idx in np.nonzero(hit)[0]:

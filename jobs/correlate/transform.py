@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,8 @@ def remove_group_means(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     overall = np.nanmean(x, axis=0)
     for g in np.unique(groups):
         rows = groups == g
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a series unobserved in a whole group: NaN, handled
             means = np.nanmean(x[rows], axis=0) if rows.sum() else overall
         out[rows] -= np.where(np.isnan(means), overall, means) - overall
     return out

@@ -65,8 +65,15 @@ def sparse_counts(rng: np.random.Generator, n: int, k: int, *, mean: float = 2.0
 
 
 def count_cascade(
-    rng: np.random.Generator, n: int, *, lag: int, bursts: int = 3, mean_a: float = 6.0, mean_b: float = 2.0,
-    size: float = 8.0, decay: float = 0.6,
+    rng: np.random.Generator,
+    n: int,
+    *,
+    lag: int,
+    bursts: int = 3,
+    mean_a: float = 6.0,
+    mean_b: float = 2.0,
+    size: float = 12.0,
+    decay: float = 0.6,
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Two sparse count series (a with a workday rhythm, like tickets; b like failures) linked only by bursts.
 
