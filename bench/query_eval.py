@@ -143,6 +143,7 @@ def main() -> None:
             if t.intent != "sql":
                 return {"intent": t.intent, "plan": t.plan, "explanation": t.explanation}
             result = service.run_sql(t.sql)
+            result |= service.check_answer(t.plan or {}, result)  # as ask(): a note, or no rows in the period
             return {
                 "intent": "sql",
                 "plan": t.plan,

@@ -91,6 +91,8 @@ def _render(data: dict[str, Any], console: Console) -> None:
     console.print(out)
     more = " (truncated)" if data.get("truncated") else ""
     console.print(f"{data['row_count']} row(s){more}; chart: {(data.get('chart') or {}).get('type', '-')}")
+    if data.get("note"):  # why an empty, NULL or zero answer is what it is (serve/query/no_data.py)
+        console.print(f"[yellow]note: {data['note']}[/yellow]")
 
 
 def _run(kind: str, text: str, *, url: str | None, token: str | None, max_rows: int | None, as_json: bool) -> None:

@@ -86,8 +86,12 @@ class SqlEngine:
 
     @_expected
     def call(self, method: str, kwargs: dict[str, Any]) -> Any:
-        """Data routes: tables, series_list, series_values, findings, finding, kpis, kpi, health."""
-        allowed = {"tables", "series_list", "series_values", "findings", "finding", "kpis", "kpi", "health", "intent"}
+        """Data routes: tables, series_list, series_values, findings, finding, kpis, kpi, health, intent and
+        check_answer."""
+        allowed = {
+            *("tables", "series_list", "series_values", "findings", "finding", "kpis", "kpi", "health", "intent"),
+            "check_answer",  # an empty answer over a period: a note, or a refusal (serve.query.no_data)
+        }
         if method not in allowed:
             raise ValueError(f"unknown engine call {method!r}")
         return getattr(self.service, method)(**kwargs)

@@ -514,12 +514,7 @@ def compile_sql(plan: QueryPlan, layer: SemanticLayer, *, default_limit: int = 1
     table = plan.table
     info = layer.tables[table]
     tcol = info.time_column
-    if plan.measure is not None:
-        found = find_measure(layer, table, plan.measure)
-        assert found is not None
-        measure: Measure = found
-    else:  # no measure: count rows
-        measure = next(m for m in layer.measures if m.table == table and m.kind == "count")
+    measure = plan_measure(plan, layer)
     if plan.share and not _additive(measure, plan.aggregation):
         raise PlanError(
             f"{measure.name} is a ratio or level, so a share of its total means nothing",
@@ -534,15 +529,8 @@ def compile_sql(plan: QueryPlan, layer: SemanticLayer, *, default_limit: int = 1
         )
     expr = measure_expr(measure, plan.aggregation)
     alias = alias_of(measure.name)
-    where = [measure.where] if measure.where else []
-    where += [filter_sql(f) for f in plan.filters]
+    where = ([measure.where] if measure.where else []) + asked_conditions(plan)
     comparison = plan.comparison
-    if (
-        comparison is not None
-        and comparison.kind == "values"
-        and not any(f.column == comparison.column for f in plan.filters)
-    ):
-        where.append(filter_sql(Filter(comparison.column or "", "in", list(comparison.values))))
     dims = list(plan.dimensions)
     if comparison is not None and comparison.kind == "values" and comparison.column not in dims:
         dims.insert(0, comparison.column or "")
@@ -631,6 +619,32 @@ def compile_sql(plan: QueryPlan, layer: SemanticLayer, *, default_limit: int = 1
     return _done(plan, sql, chart, explanation)
 
 
+def plan_measure(plan: QueryPlan, layer: SemanticLayer) -> Measure:
+    """The measure a validated SQL plan reads: the named one, else the row count of its table."""
+    if plan.measure is not None:
+        found = find_measure(layer, plan.table, plan.measure)
+        assert found is not None
+        return found
+    return next(m for m in layer.measures if m.table == plan.table and m.kind == "count")
+
+
+def asked_conditions(plan: QueryPlan) -> list[str]:
+    """The SQL conditions the question asked for besides its period: its filters and, for "A vs B", the
+    compared values (the measure's own ``where`` is not among them)."""
+    out = [filter_sql(f) for f in plan.filters]
+    c = plan.comparison
+    if c is not None and c.kind == "values" and not any(f.column == c.column for f in plan.filters):
+        out.append(filter_sql(Filter(c.column or "", "in", list(c.values))))
+    return out
+
+
+def periods_read(plan: QueryPlan) -> list[PeriodSpec]:
+    """The periods the compiled SQL reads: both of a comparison of periods, else the first."""
+    if plan.comparison is not None and plan.comparison.kind == "periods":
+        return plan.periods[:2]
+    return plan.periods[:1]
+
+
 def _compare_periods(
     plan: QueryPlan,
     measure: Measure,
@@ -709,6 +723,7 @@ __all__ = [
     "Span",
     "Translation",
     "alias_of",
+    "asked_conditions",
     "compile_sql",
     "explain",
     "filter_sql",
@@ -716,6 +731,8 @@ __all__ = [
     "find_measure",
     "measure_expr",
     "nearest",
+    "periods_read",
+    "plan_measure",
     "q",
     "validate",
 ]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from serve.auth import Principal, require_role
 from serve.guard.policy import query_hash
 from serve.query.deployments import unwrap
+from serve.query.no_data import needs_check
 
 router = APIRouter(prefix="/v1")
 
@@ -67,6 +68,11 @@ class SqlAnswer(QueryResponse):
     intent: Literal["sql"] = "sql"
     understood: list[UnderstoodSpan] = []
     plan: dict[str, Any] | None = Field(None, description="The structured plan the SQL was compiled from.")
+    note: str | None = Field(
+        None,
+        description="Why an empty, NULL or zero answer is what it is: no rows match the filters in the period "
+        "(a period with no rows at all is refused, 422).",
+    )
 
 
 class _IntentBase(BaseModel):
@@ -277,6 +283,9 @@ async def query(
     if result.get("pii_unmasked"):  # audited: this request read personal data unmasked
         request.state.pii_unmasked = True
     _mark(request, rows=result["row_count"])
+    if needs_check(translation.plan, result):  # nothing in the answer: does the period hold any rows at all?
+        check = {"plan": translation.plan, "result": {"columns": result["columns"], "rows": result["rows"]}}
+        result |= unwrap(await c.engine.call.remote("check_answer", check))
     return {
         "question": body.question,
         **translation.as_dict(),

@@ -220,7 +220,18 @@ class QueryService:
         if self.options.one_shot and table and self.snapshots.fingerprint is None:
             self._narrow([table])
         result = self.run_sql(t.sql, max_rows=max_rows)
+        result |= self.check_answer(t.plan or {}, result)
         return {"question": question, **t.as_dict(), **result, "sql": result["sql"]}
+
+    def check_answer(self, plan: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        """An empty, all-NULL or zero answer over a period (``serve.query.no_data``): ``{}`` or a ``note``;
+        PlanError (422) when the table has no rows in that period."""
+        from serve.query.no_data import check_answer, needs_check
+        from serve.query.plan import QueryPlan
+
+        if not needs_check(plan, result):
+            return {}
+        return check_answer(QueryPlan.from_dict(plan), self.layer(), result, lambda sql: self._internal(sql).rows)
 
     def _narrow(self, tables: list[str]) -> None:
         """One-shot use: expose only ``tables`` (a small snapshot instead of the whole lake)."""
