@@ -195,7 +195,7 @@ _NUM_WORDS = {
 class Mention:
     """A period named in the question: ``kind`` and its numbers, at token positions [first, last]."""
 
-    kind: str  # year range quarter month decade since before last_n ytd relative next
+    kind: str  # day year range quarter month decade since before last_n ytd relative next
     first: int
     last: int
     text: str
@@ -217,7 +217,11 @@ class Anchor:
 
 _UNIT = r"(days?|weeks?|months?|quarters?|years?)"
 _NUM = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+_DAY_OF_MONTH = r"(0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
 _MENTION_PATTERNS: list[tuple[str, str]] = [
+    ("day", rf"\b{YEAR}\s+(0?[1-9]|1[0-2])\s+(0?[1-9]|[12]\d|3[01])\b"),  # 2024-12-25 after tokenising
+    ("day", rf"\b({_MONTH_RE})\s+{_DAY_OF_MONTH}\s+{YEAR}\b"),  # December 25, 2024
+    ("day", rf"\b{_DAY_OF_MONTH}\s+(?:of\s+)?({_MONTH_RE})\s+{YEAR}\b"),  # 25th of December 2024
     ("range", rf"\b(?:between|from)\s+{YEAR}\s+(?:and|to|until|through|thru)\s+{YEAR}\b"),
     ("range", rf"\b{YEAR}\s+(?:to|until|through|thru)\s+{YEAR}\b"),
     ("range", rf"\b{YEAR}\s+{YEAR}\b"),  # "2020-2022" after tokenising
@@ -273,11 +277,30 @@ def detect(words: list[str]) -> list[Mention]:
                 if m[1] == "may" or prev not in ("in", "of", "during", "for", "since", "from"):
                     continue
             args = tuple(g for g in m.groups())
+            if kind == "day":
+                args = _day_args(args)
+                if not args:
+                    continue
             for i in range(first, last + 1):
                 taken[i] = True
             out.append(Mention(kind, first, last, m.group(0), args))
     out.sort(key=lambda x: x.first)
     return out
+
+
+def _day_args(groups: tuple) -> tuple:
+    """(month, day, year) of a day mention's groups in any of its orders; () when it is no calendar day."""
+    if groups[0] in MONTHS:
+        month, day, year = MONTHS[groups[0]], groups[1], groups[2]
+    elif groups[1] in MONTHS:
+        month, day, year = MONTHS[groups[1]], groups[0], groups[2]
+    else:
+        year, month, day = groups
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return ()
+    return (str(int(month)), str(int(day)), str(year))
 
 
 def _n(text: str | None) -> int:
@@ -318,6 +341,9 @@ def resolve(
         return date(y1, 1, 1), date(y2 + 1, 1, 1), f"{y1}-{y2}", None
     if m.kind == "year":
         return date(int(a[0]), 1, 1), date(int(a[0]) + 1, 1, 1), str(a[0]), None
+    if m.kind == "day":
+        day = date(int(a[2]), int(a[0]), int(a[1]))
+        return day, day + timedelta(days=1), day.isoformat(), None
     if m.kind == "decade":
         return date(int(a[0]), 1, 1), date(int(a[0]) + 10, 1, 1), f"{a[0]}s", None
     if m.kind == "since":

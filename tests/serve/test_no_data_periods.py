@@ -82,8 +82,11 @@ def test_a_true_zero_count_in_a_covered_period_is_answered_with_a_note(movies) -
     assert "note" not in out
     # a day without a release inside the data's span is a true zero, said so (not a refusal)
     out = svc.ask("how many movies were released on 2009-03-16")
-    assert out["rows"] == [[0]]
-    assert out["note"] == "silver.tmdb_movies has no rows in 2009-03-16, inside its data's span 2006-01-15 to 2010-12-15"
+    assert out["rows"] == [[0]] and out["plan"]["periods"][0]["end"] == "2009-03-17"  # a day, not all 2009
+    assert svc.ask("how many movies were released on March 15, 2009")["rows"] == [[1]]
+    assert (
+        out["note"] == "silver.tmdb_movies has no rows in 2009-03-16, inside its data's span 2006-01-15 to 2010-12-15"
+    )
 
 
 def test_a_null_sum_in_a_covered_period_says_why(movies) -> None:
@@ -103,7 +106,7 @@ def test_a_null_sum_in_a_covered_period_says_why(movies) -> None:
 
 
 def test_covered_spans_merge_consecutive_months_and_fall_back_to_years() -> None:
-    months = [date(2020, m, 1) for m in (1, 2, 3, 6, 7, 11)] + [date(2021, m, 1) for m in (1, 4, 8)]
+    months = [date(2020, m, 1) for m in (1, 2, 3, 6, 7, 11)] + [date(2021, m, 1) for m in (1, 4, 8, 10)]
 
     def run(sql: str) -> list[list[Any]]:
         assert "DATE_TRUNC('month', release_date)" in sql and "genre = 'x'" in sql
@@ -111,8 +114,8 @@ def test_covered_spans_merge_consecutive_months_and_fall_back_to_years() -> None
 
     # 2020-11 and 2021-01 are not consecutive (December is missing): 7 month runs, more than MAX_SPANS
     spans = covered_spans(run, "t", "release_date", ["genre = 'x'"])
-    assert spans == [("2020-01-03", "2021-08-20")]  # merged by year: 2020 and 2021 both hold rows
-    assert covered_spans(lambda sql: run(sql)[:5], "t", "release_date", ["genre = 'x'"]) == [
+    assert spans == [("2020-01-03", "2021-10-20")]  # merged by year: 2020 and 2021 both hold rows
+    assert covered_spans(lambda sql: run(sql)[:6], "t", "release_date", ["genre = 'x'"]) == [
         ("2020-01-03", "2020-03-20"),
         ("2020-06-03", "2020-07-20"),
         ("2020-11-03", "2020-11-20"),
