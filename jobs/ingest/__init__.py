@@ -98,7 +98,8 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
     ``sources`` ("all" or a list), ``replay`` (serve the bundled recordings), ``options`` ({source: {...}}
     overriding plan defaults), ``run_key`` / ``resume`` (continue a crashed run), ``max_in_flight``,
     ``base_urls``, ``faults`` (replay fault plan), ``latency_s`` (replay: delay per answer), ``chaos`` (test
-    hook), ``progress`` (bool), ``executor``: ``actors`` (default: one long-lived worker actor per source),
+    hook), ``on_progress`` (a callable, in-process only), ``executor``: ``actors`` (default: worker actors, one
+    per CPU, serving the sources round-robin),
     ``tasks`` (a Ray task per partition) or ``local`` (every partition in this process, one after another,
     with in-process rate limits: the sequential peer of the benchmark; no Ray needed).
     """
