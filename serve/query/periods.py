@@ -195,7 +195,7 @@ _NUM_WORDS = {
 class Mention:
     """A period named in the question: ``kind`` and its numbers, at token positions [first, last]."""
 
-    kind: str  # day year range quarter month decade since before last_n ytd relative next
+    kind: str  # day invalid_day year range quarter month decade since before last_n ytd relative next
     first: int
     last: int
     text: str
@@ -277,13 +277,16 @@ def detect(words: list[str]) -> list[Mention]:
                 if m[1] == "may" or prev not in ("in", "of", "during", "for", "since", "from"):
                     continue
             args = tuple(g for g in m.groups())
+            found = kind
             if kind == "day":
-                args = _day_args(args)
-                if not args:
-                    continue
+                day = _day_args(args)
+                if day:
+                    args = day
+                else:
+                    found = "invalid_day"  # "2009-02-30", "February 30, 2009": date-shaped, but no calendar day
             for i in range(first, last + 1):
                 taken[i] = True
-            out.append(Mention(kind, first, last, m.group(0), args))
+            out.append(Mention(found, first, last, m.group(0), args))
     out.sort(key=lambda x: x.first)
     return out
 

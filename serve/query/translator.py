@@ -89,6 +89,13 @@ class DeterministicTranslator(ReadingStage, ShapeStage, RefusalStage):
             raise PlanError("the question has no words", hint="ask about a measure, e.g. 'tickets by channel'")
         text = " ".join(words)
         mentions = detect(words)
+        for m in mentions:
+            if m.kind == "invalid_day":
+                raise PlanError(
+                    f"'{m.text}' is not a calendar date",
+                    hint="check the day and the month (e.g. 2009-02-28), or ask about the month or the year",
+                    unplaced=m.text,
+                )
         taken: dict[int, tuple[str, Any]] = {}
         next_mention = None
         for m in mentions:

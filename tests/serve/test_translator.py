@@ -113,6 +113,18 @@ def test_cannot_answer_says_so(service):
     assert info.value.hint
 
 
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [("real GDP on 2005-02-30", "'2005 02 30'"), ("real GDP on February 30, 2005", "'february 30 2005'")],
+)
+def test_a_day_that_is_no_calendar_date_is_refused(service, question, said):
+    """A date-shaped mention that is no calendar day is refused, not read as the year around it."""
+    with pytest.raises(CannotAnswerError) as info:
+        service.translate(question)
+    assert info.value.message == f"{said} is not a calendar date" and info.value.hint
+    assert service.translate("real GDP on 2005-02-28").plan["periods"][0]["start"] == "2005-02-28"
+
+
 def _reply(content: str) -> httpx.Response:
     return httpx.Response(200, json={"choices": [{"message": {"content": content}}]})
 
